@@ -1,0 +1,235 @@
+"""Known-answer tests for metrics/: beats and tempo, beat alignment, FID, kinetic features, diversity."""
+
+import numpy as np
+import pytest
+
+from dataset.format import FPS, SAMPLE_RATE
+from dataset.skeleton import NUM_JOINTS, normalize
+from metrics.beats import (
+    beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate, joint_speed,
+    kinematic_beats, kinematic_tempo, music_beats, music_tempo, tempo_error)
+from metrics.diversity import diversity, multimodality
+from metrics.fid import fid, frechet_distance, gaussian_stats, kinetic_features
+
+
+def beat_dance(bpm, seconds=20.0, shift_beats=0.0, seed=0):
+    """Pixel poses (T, 18, 2) at 10 fps whose joints all swing as cos(pi * beats elapsed).
+
+    Every joint turns round (speed 0) once per beat, at t = (k + shift_beats) * 60 / bpm.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * FPS)) / FPS
+    base = rng.uniform(150, 350, (NUM_JOINTS, 2))
+    amplitude = rng.uniform(5, 30, (NUM_JOINTS, 2))
+    swing = np.cos(np.pi * (t * bpm / 60 - shift_beats))
+    return base + amplitude * swing[:, None, None]
+
+
+def click_track(bpm, seconds, first_beat=0.5, seed=0):
+    """A kick-like click (80 Hz tone plus noise, 10 ms decay) on every beat; returns (audio, beats)."""
+    rng = np.random.default_rng(seed)
+    beats = np.arange(first_beat, seconds, 60.0 / bpm)
+    t = np.arange(int(0.05 * SAMPLE_RATE)) / SAMPLE_RATE
+    click = (np.sin(2 * np.pi * 80 * t) + 0.5 * rng.standard_normal(len(t))) * np.exp(-t / 0.01)
+    audio = np.zeros(int(seconds * SAMPLE_RATE))
+    for beat in beats:
+        start = int(round(beat * SAMPLE_RATE))
+        audio[start: start + len(click)] += click
+    return 10000 * audio, beats  # int16-like scale, as in the dataset
+
+
+# ---- joint speed and kinematic beats ----
+
+def test_joint_speed_constant_velocity():
+    poses = 100 + np.arange(30)[:, None, None] * np.array([3.0, 4.0])  # 5 px per frame
+    poses = np.broadcast_to(poses, (30, NUM_JOINTS, 2))
+    np.testing.assert_allclose(joint_speed(poses, fps=10), 50.0)
+
+
+def test_joint_speed_ignores_missing_joints_and_takes_normalised_input():
+    poses = beat_dance(100, seconds=5)
+    poses = poses[:, :1] + (poses - poses[:, :1])[:1]  # every joint moves like the nose
+    expected = joint_speed(poses)
+    damaged = poses.copy()
+    damaged[:, 9] = 0.0  # r-knee never tracked
+    damaged[[10, 11, 30], 4] = 0.0  # r-wrist lost now and then
+    damaged[20] = 0.0  # nobody tracked in one frame: its neighbours have no speed either
+    np.testing.assert_allclose(np.delete(joint_speed(damaged, sigma=0), [19, 20, 21]),
+                               np.delete(joint_speed(poses, sigma=0), [19, 20, 21]), atol=1e-9)
+    assert np.all(np.isfinite(joint_speed(damaged)))
+
+    flat = normalize(poses).reshape(len(poses), -1)
+    np.testing.assert_allclose(joint_speed(flat, normalized=True), expected)
+    np.testing.assert_allclose(joint_speed(poses.reshape(len(poses), -1)), expected)
+
+
+def test_kinematic_beats_on_the_beat():
+    bpm, seconds = 100, 20.0  # one beat = 6 frames, beats on frame centres
+    poses = beat_dance(bpm, seconds)
+    true_beats = np.arange(1, 33) * 0.6  # the interior beats
+    found = kinematic_beats(poses)
+    assert len(found) == len(true_beats)
+    np.testing.assert_allclose(found, true_beats, atol=1.0 / FPS + 1e-9)
+    assert beat_align_score_music(true_beats, found) == pytest.approx(1.0, abs=1e-6)
+    assert beat_align_score_motion(true_beats, found) == pytest.approx(1.0, abs=1e-6)
+
+    shifted = kinematic_beats(beat_dance(bpm, seconds, shift_beats=0.5))  # half a beat (0.3 s) late
+    assert beat_align_score_music(true_beats, shifted) < 0.1
+    assert beat_align_score_motion(true_beats, shifted) < 0.1
+
+
+def test_kinematic_beats_of_a_still_pose_are_empty():
+    poses = np.full((50, NUM_JOINTS, 2), 200.0)
+    assert kinematic_beats(poses).size == 0
+    assert np.isnan(kinematic_tempo(poses))
+
+
+@pytest.mark.parametrize("bpm", [75.0, 100.0, 112.0, 140.0])
+def test_kinematic_tempo(bpm):
+    assert kinematic_tempo(beat_dance(bpm)) == pytest.approx(bpm, rel=0.05)
+
+
+# ---- beat alignment, coverage, hit rate, tempo error ----
+
+def test_beat_align_scores_by_hand():
+    music = np.array([1.0, 2.0, 3.0])
+    motion = np.array([1.0, 2.1])
+    sigma = 0.1
+    # music beats are 0, 0.1 and 0.9 s from the nearest motion beat
+    expected_music = np.mean(np.exp(-np.array([0.0, 0.1, 0.9]) ** 2 / (2 * sigma ** 2)))
+    # motion beats are 0 and 0.1 s from the nearest music beat
+    expected_motion = np.mean(np.exp(-np.array([0.0, 0.1]) ** 2 / (2 * sigma ** 2)))
+    assert beat_align_score_music(music, motion, sigma) == pytest.approx(expected_music)
+    assert beat_align_score_motion(music, motion, sigma) == pytest.approx(expected_motion)
+
+
+def test_beat_align_scores_with_no_beats():
+    beats = np.array([1.0, 2.0])
+    assert np.isnan(beat_align_score_music([], beats))
+    assert beat_align_score_music(beats, []) == 0.0
+    assert np.isnan(beat_align_score_motion(beats, []))
+    assert beat_align_score_motion([], beats) == 0.0
+
+
+def test_beat_coverage_and_hit_rate_by_hand():
+    music = [0.5, 1.0, 1.5, 2.0]
+    motion = [0.5, 1.05, 1.7]  # hits, within 0.05 s, 0.2 s off
+    assert beat_coverage(music, motion) == pytest.approx(0.75)
+    assert beat_hit_rate(music, motion, tolerance_s=0.1) == pytest.approx(2 / 3)
+    assert beat_hit_rate(music, [0.6, 1.1], tolerance_s=0.1) == pytest.approx(1.0)  # boundary counts
+    assert beat_hit_rate(music, motion, tolerance_s=0.2) == pytest.approx(1.0)
+    assert np.isnan(beat_coverage([], motion))
+    assert np.isnan(beat_hit_rate(music, []))
+
+
+def test_tempo_error_with_and_without_octaves():
+    assert tempo_error(126.0, 120.0) == pytest.approx(0.05)
+    assert tempo_error(60.0, 120.0) == pytest.approx(0.0)
+    assert tempo_error(240.0, 120.0) == pytest.approx(0.0)
+    assert tempo_error(60.0, 120.0, allow_octave=False) == pytest.approx(0.5)
+    assert tempo_error(250.0, 120.0) == pytest.approx(10.0 / 240.0)
+    with pytest.raises(ValueError):
+        tempo_error(120.0, 0.0)
+
+
+# ---- music beats (librosa: one signal, analysed once) ----
+
+@pytest.fixture(scope="module")
+def click_track_analysis():
+    audio, beats = click_track(bpm=120.0, seconds=8.0)
+    return beats, music_beats(audio), music_tempo(audio)
+
+
+def test_music_beats_on_a_click_track(click_track_analysis):
+    true_beats, found, _ = click_track_analysis
+    distances = np.min(np.abs(true_beats[:, None] - found[None, :]), axis=1)
+    assert np.mean(distances <= 0.05) >= 0.8
+
+
+def test_music_tempo_on_a_click_track(click_track_analysis):
+    *_, bpm = click_track_analysis
+    assert bpm == pytest.approx(120.0, rel=0.05)
+
+
+# ---- FID and kinetic features ----
+
+def test_fid_of_a_set_with_itself_is_zero():
+    features = np.random.default_rng(0).normal(size=(200, 6))
+    assert fid(features, features) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_fid_of_a_shifted_copy_is_the_squared_shift():
+    features = np.random.default_rng(1).normal(size=(200, 4))
+    shift = np.array([1.0, -2.0, 0.5, 0.0])
+    assert fid(features, features + shift) == pytest.approx(shift @ shift, rel=1e-6)
+
+
+def test_frechet_distance_closed_form_for_diagonal_covariances():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    var1, var2 = np.array([1.0, 4.0, 0.25]), np.array([4.0, 1.0, 1.0])
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum(var1 + var2 - 2 * np.sqrt(var1 * var2))
+    # = 5 + (1 + 4 - 4) + (4 + 1 - 4) + (0.25 + 1 - 1) = 7.25
+    assert expected == pytest.approx(7.25)
+    assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected)
+    # the distance does not depend on the basis: rotate both Gaussians
+    rotation, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(3, 3)))
+    rotated = frechet_distance(rotation @ mu1, rotation @ np.diag(var1) @ rotation.T,
+                               rotation @ mu2, rotation @ np.diag(var2) @ rotation.T)
+    assert rotated == pytest.approx(expected)
+
+
+def test_frechet_distance_of_singular_covariances_is_finite():
+    sigma = np.zeros((3, 3))
+    assert frechet_distance(np.zeros(3), sigma, np.ones(3), sigma) == pytest.approx(3.0, abs=1e-4)
+
+
+def test_gaussian_stats():
+    features = np.array([[0.0, 0.0], [2.0, 2.0]])
+    mu, sigma = gaussian_stats(features)
+    np.testing.assert_allclose(mu, [1.0, 1.0])
+    np.testing.assert_allclose(sigma, [[2.0, 2.0], [2.0, 2.0]])
+
+
+def test_kinetic_features_of_constant_velocity_and_missing_joints():
+    frames = 20
+    poses = np.full((frames, NUM_JOINTS, 2), 200.0)
+    poses[:, 4] = [100.0, 300.0] + np.arange(frames)[:, None] * np.array([2.0, -3.0])  # r-wrist
+    poses[[5, 6, 12], 4] = 0.0  # tracking lost: the steps touching these frames are skipped
+    poses[:, 9] = 0.0  # r-knee never tracked
+    features = kinetic_features(poses, fps=10).reshape(NUM_JOINTS, 2)
+    # velocity (20, -30) px/s -> 0.5 v^2 = (200, 450) px^2/s^2
+    np.testing.assert_allclose(features[4], [200.0, 450.0])
+    np.testing.assert_allclose(np.delete(features, 4, axis=0), 0.0)
+    flat = normalize(poses).reshape(frames, -1)
+    np.testing.assert_allclose(kinetic_features(flat, normalized=True), features.reshape(-1))
+
+
+def test_pose_shape_is_checked():
+    with pytest.raises(ValueError):
+        joint_speed(np.zeros((10, 17, 2)))
+    with pytest.raises(ValueError):
+        kinetic_features(np.zeros((1, NUM_JOINTS, 2)))
+
+
+# ---- diversity ----
+
+def test_diversity_by_hand():
+    assert diversity(np.ones((5, 3))) == 0.0
+    assert diversity([[0.0, 0.0], [3.0, 4.0]]) == pytest.approx(5.0)
+    assert diversity([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]) == pytest.approx((5 + 10 + 5) / 3)
+    with pytest.raises(ValueError):
+        diversity(np.ones((1, 3)))
+
+
+def test_torch_tensors_are_accepted():
+    torch = pytest.importorskip("torch")
+    assert diversity(torch.tensor([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_multimodality_by_hand():
+    features = np.array([
+        [[0.0, 0.0], [3.0, 4.0]],  # clip 0: two dances 5 apart
+        [[1.0, 1.0], [1.0, 1.0]],  # clip 1: the same dance twice
+    ])
+    assert multimodality(features) == pytest.approx(2.5)
+    assert multimodality(np.ones((3, 4, 2))) == 0.0
