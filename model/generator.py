@@ -1,0 +1,47 @@
+"""The generator: raw music -> dance poses (music encoder + pose generator).
+
+``Generator().state_dict()`` has exactly the keys of the original release's
+``generator_XXXX.pth`` files (``audio_encoder.*``, ``pose_generator.*``). 8,982,664 parameters.
+"""
+
+import torch
+from torch import nn
+
+from dataset.format import NOISE_DIM, NOISE_STD
+
+from .music_encoder import MusicEncoder
+from .pose_generator import PoseGenerator
+
+
+class Generator(nn.Module):
+    """Music-to-dance generator.
+
+    ``forward(audio, noise=None)``: without ``noise``, draws N(0, 0.33) noise on the audio's device
+    (from the global torch RNG), as the original did inside its forward.
+
+    Shape:
+        audio: ``(B, T, 1600)`` raw int16-range float audio, batch first.
+        noise: ``(B, T, 10)`` or None.
+        output: ``(B, T, 36)`` flat poses in (-1, 1), normalised coordinates.
+    """
+
+    noise_dim = NOISE_DIM
+
+    def __init__(self):
+        super().__init__()
+        self.audio_encoder = MusicEncoder()
+        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM)
+
+    def sample_noise(self, audio):
+        """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
+        batch, frames, _ = audio.shape
+        return torch.randn(batch, frames, self.noise_dim, device=audio.device,
+                           dtype=audio.dtype) * NOISE_STD
+
+    def forward(self, audio, noise=None):
+        if noise is None:
+            noise = self.sample_noise(audio)
+        elif noise.shape != (*audio.shape[:2], self.noise_dim):
+            raise ValueError(f"noise must have shape {(*audio.shape[:2], self.noise_dim)}, got "
+                             f"{tuple(noise.shape)}")
+        return self.pose_generator(self.audio_encoder(audio), noise)

@@ -1,0 +1,59 @@
+"""Loss terms of the paper beyond plain BCE and L1, as small pure functions.
+
+All L1 terms are means over elements (``F.l1_loss``'s default), as in the original.
+"""
+
+import torch
+import torch.nn.functional as F
+
+# Weights of the ten ST-GCN block outputs in the pose perceptual loss (the paper's).
+PERCEPTUAL_WEIGHTS = (20.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+
+
+def pose_perceptual_loss(st_gcn, fake, real, weights=PERCEPTUAL_WEIGHTS):
+    """``sum_i w_i * L1(phi_i(fake), phi_i(real))`` over the ST-GCN's block outputs ``phi_i``.
+
+    The ST-GCN should be frozen and in eval mode; gradients flow to ``fake`` only.
+
+    Shape:
+        fake, real: ``(B, T, 36)`` flat poses.
+        output: scalar.
+    """
+    fake_features = st_gcn.extract_feature(fake)
+    with torch.no_grad():
+        real_features = st_gcn.extract_feature(real)
+    if len(weights) != len(fake_features):
+        raise ValueError(f"{len(weights)} perceptual weights for {len(fake_features)} feature maps")
+    return sum(w * F.l1_loss(f, r) for w, f, r in zip(weights, fake_features, real_features))
+
+
+def feature_matching_loss(fake_features, real_features):
+    """Sum of L1 distances between matching feature maps (weight 1 each); real maps detached.
+
+    Shape:
+        fake_features, real_features: equal-length lists of equally shaped tensors (the
+        sequence discriminator's 6 maps).
+        output: scalar.
+    """
+    if len(fake_features) != len(real_features):
+        raise ValueError(f"{len(fake_features)} fake vs {len(real_features)} real feature maps")
+    return sum(F.l1_loss(f, r.detach()) for f, r in zip(fake_features, real_features))
+
+
+def gradient_penalty(discriminator, real, fake, audio):
+    """``mean((||grad_x D(x, audio)||_2 - 1)^2)`` at random interpolates ``x`` of real and fake.
+
+    One interpolation factor per sample, uniform in [0, 1); ``D`` is the sequence discriminator,
+    returning ``(prob, features)``; the same music conditions every interpolate. The graph is
+    kept (``create_graph=True``) so the penalty trains the discriminator.
+
+    Shape:
+        real, fake: ``(B, T, 36)``; audio: ``(B, T, 1600)``.
+        output: scalar.
+    """
+    alpha = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device,
+                       dtype=real.dtype)
+    interpolates = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    prob, _ = discriminator(interpolates, audio)
+    grad, = torch.autograd.grad(prob.sum(), interpolates, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

@@ -1,0 +1,71 @@
+"""Pose generator: music code + noise -> pose sequence.
+
+The noise ``(B, T, 10)`` runs through a GRU(10 -> 10) and tanh, is appended to the 256-d music
+code (music first: 266 features per frame) and decoded frame by frame::
+
+    layer0       Linear 266 -> 1024
+    layer1..3    x + [Linear-BN-ReLU-Linear-BN-ReLU](x), 1024 wide
+    dropout      Dropout(0.5)
+    final_linear Linear 1024 -> 36, tanh
+
+BatchNorm runs over the flattened ``B*T`` rows, so a batch of one is fine in train mode.
+Submodule names equal the release's state-dict keys. 6,620,856 parameters.
+
+Inferred from the release fixtures (io.pt): the music code comes before the noise in the
+concatenation, and ``layer0`` has no activation after it.
+"""
+
+import torch
+from torch import nn
+
+from dataset.format import NOISE_DIM
+from dataset.skeleton import POSE_DIM
+
+from .music_encoder import CODE_DIM
+
+HIDDEN = 1024
+
+
+class ResidualBlock(nn.Module):
+    """``x + [Linear-BN-ReLU-Linear-BN-ReLU](x)``.
+
+    Shape:
+        input/output: ``(N, width)`` (rows are frames).
+    """
+
+    def __init__(self, width=HIDDEN):
+        super().__init__()
+        self.layer = nn.Sequential(
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU())
+
+    def forward(self, x):
+        return x + self.layer(x)
+
+
+class PoseGenerator(nn.Module):
+    """Noise GRU + residual MLP decoding each frame's music code and noise into a pose.
+
+    Shape:
+        music: ``(B, T, 256)`` music code.
+        noise: ``(B, T, 10)``.
+        output: ``(B, T, 36)`` flat poses (x, y per joint, joint-major) in (-1, 1).
+    """
+
+    def __init__(self, noise_dim=NOISE_DIM, pose_dim=POSE_DIM, dropout=0.5):
+        super().__init__()
+        self.rnn_noise = nn.GRU(noise_dim, noise_dim, batch_first=True)
+        self.layer0 = nn.Linear(CODE_DIM + noise_dim, HIDDEN)
+        self.layer1 = ResidualBlock()
+        self.layer2 = ResidualBlock()
+        self.layer3 = ResidualBlock()
+        self.dropout = nn.Dropout(dropout)
+        self.final_linear = nn.Linear(HIDDEN, pose_dim)
+
+    def forward(self, music, noise):
+        batch, frames, _ = music.shape
+        noise_code, _ = self.rnn_noise(noise)
+        x = torch.cat([music, noise_code.tanh()], dim=-1).reshape(batch * frames, -1)
+        x = self.layer3(self.layer2(self.layer1(self.layer0(x))))
+        pose = self.final_linear(self.dropout(x)).tanh()
+        return pose.view(batch, frames, -1)

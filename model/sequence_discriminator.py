@@ -1,0 +1,76 @@
+"""Sequence (global, music-conditioned) discriminator.
+
+Pose path: the HCN trunk over the whole sequence with a MaxPool after conv3..conv6, flattened,
+``Linear 1536 -> 512 + ReLU + Dropout(0.5)``, ``Linear 512 -> 256`` -> pose code ``(B, 1, 256)``.
+Music path: its own :class:`MusicEncoder` -> ``(B, T, 256)``, self-attentive pooling over time
+(``Linear 256 -> 20`` tanh ``Linear 20 -> 1``, both without bias, softmax over frames)
+-> music code ``(B, 1, 256)``. Head: stack ``(B, 2, 256)`` -> ``Conv1d(2 -> 1, k=2)``
+-> ``(B, 1, 255)`` -> ``Linear 255 -> 1`` -> sigmoid. 3,788,393 parameters.
+
+The FC 1536 (= 256 x 3 x 2 after four pools) fixes the sequence length at ``frames`` (50 by
+default, the paper's design); the music path and the head take any length.
+Inferred (not in the SPEC): ReLU + Dropout after the first pose FC, as in HCN's fc7; no
+activation between the head's conv and its linear.
+"""
+
+import torch
+from torch import nn
+
+from dataset.format import SAMPLE_FRAMES
+from dataset.skeleton import NUM_JOINTS
+
+from .hcn import COORDS, HCN, flat_to_nctv
+from .music_encoder import CODE_DIM, MusicEncoder
+
+
+class SelfAttentivePooling(nn.Module):
+    """Weighted mean over time with learned weights ``softmax_t(w2 . tanh(W1 x_t))``.
+
+    Shape:
+        input: ``(B, T, D)``.
+        output: ``(B, 1, D)``.
+    """
+
+    def __init__(self, dim=CODE_DIM, hidden=20):
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(dim, hidden, bias=False), nn.Tanh(),
+                                   nn.Linear(hidden, 1, bias=False))
+
+    def forward(self, x):
+        weights = self.score(x).softmax(dim=1)  # (B, T, 1)
+        return weights.transpose(1, 2) @ x
+
+
+class SequenceDiscriminator(nn.Module):
+    """Is this whole pose sequence a real dance to this music?
+
+    ``forward(pose, audio) -> (prob, features)``; ``features`` are the pose HCN's six feature
+    maps (see :class:`model.hcn.HCN`), used for the generator's feature-matching loss.
+
+    Shape:
+        pose: ``(B, T, 36)`` flat poses, ``T == frames`` (50).
+        audio: ``(B, T, 1600)`` raw int16-range audio.
+        prob: ``(B, 1)``; features: list of 6 tensors ``(B, C_i, H_i, W_i)``.
+    """
+
+    def __init__(self, frames=SAMPLE_FRAMES, num_joints=NUM_JOINTS, dropout=0.5):
+        super().__init__()
+        self.frames = frames
+        self.hcn = HCN(COORDS, num_joints, pool_every_block=True, dropout=dropout)
+        self.pose_fc = nn.Sequential(
+            nn.Linear(self.hcn.output_size(frames), 512), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(512, CODE_DIM))
+        self.music_encoder = MusicEncoder()
+        self.attention = SelfAttentivePooling(CODE_DIM)
+        self.fuse = nn.Conv1d(2, 1, kernel_size=2)
+        self.fc = nn.Linear(CODE_DIM - 1, 1)
+
+    def forward(self, pose, audio):
+        if pose.shape[1] != self.frames:
+            raise ValueError(f"the sequence discriminator takes {self.frames}-frame poses, got "
+                             f"shape {tuple(pose.shape)}")
+        features = self.hcn(flat_to_nctv(pose))
+        pose_code = self.pose_fc(features[-1].flatten(1)).unsqueeze(1)
+        music_code = self.attention(self.music_encoder(audio))
+        fused = self.fuse(torch.cat([pose_code, music_code], dim=1))  # (B, 1, 255)
+        return self.fc(fused.squeeze(1)).sigmoid(), features
