@@ -4,6 +4,8 @@ Shapes are batch first throughout: audio ``(B, T, 1600)`` raw int16-range sample
 ``(B, T, 36)`` flat (x, y per joint, joint-major) normalised to [-1, 1].
 """
 
+import torch
+
 from .generator import Generator
 from .local_discriminator import LocalDiscriminator
 from .losses import (PERCEPTUAL_WEIGHTS, feature_matching_loss, gradient_penalty,
@@ -21,15 +23,16 @@ def count_parameters(module):
 
 def parameter_counts():
     """Parameter count of every network with its default configuration, by name."""
-    generator = Generator()
-    return {
-        "generator": count_parameters(generator),
-        "music_encoder": count_parameters(generator.audio_encoder),
-        "pose_generator": count_parameters(generator.pose_generator),
-        "local_discriminator": count_parameters(LocalDiscriminator()),
-        "sequence_discriminator": count_parameters(SequenceDiscriminator()),
-        "st_gcn": count_parameters(STGCN()),
-    }
+    with torch.device("meta"):  # shapes only: nothing is allocated or initialised
+        generator = Generator()
+        return {
+            "generator": count_parameters(generator),
+            "music_encoder": count_parameters(generator.audio_encoder),
+            "pose_generator": count_parameters(generator.pose_generator),
+            "local_discriminator": count_parameters(LocalDiscriminator()),
+            "sequence_discriminator": count_parameters(SequenceDiscriminator()),
+            "st_gcn": count_parameters(STGCN()),
+        }
 
 
 __all__ = [
