@@ -59,8 +59,9 @@ def _state_dict(path, checkpoint, entry, network):
                               f"with a {entry!r} entry), found {type(checkpoint).__name__}")
     state = checkpoint.get(entry, checkpoint)
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        keys = _listed(map(str, checkpoint))
         raise CheckpointError(f"{path}: neither a {network} state dict nor a checkpoint with a "
-                              f"{entry!r} state dict; top-level keys: {_listed(map(str, checkpoint))}")
+                              f"{entry!r} state dict; top-level keys: {keys}")
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
     return state
@@ -143,6 +144,11 @@ def compare_with_fixtures(directory):
     generator = load_generator(directory / "generator_state_dict.pt")
     st_gcn = load_st_gcn(directory / "st_gcn_state_dict.pt")
     io = _read(directory / "io.pt")
+    recorded = {"audio", "noise", "generator_output", "pose", "st_gcn_features", "st_gcn_logits"}
+    if not isinstance(io, dict) or not recorded <= io.keys():
+        found = _listed(map(str, io)) if isinstance(io, dict) else type(io).__name__
+        raise CheckpointError(f"{directory / 'io.pt'}: expected a dict with "
+                              f"{', '.join(sorted(recorded))}; found {found}")
     with torch.no_grad():
         diffs = {"generator_output": generator(io["audio"], io["noise"]) - io["generator_output"]}
         features = st_gcn.extract_feature(io["pose"])
@@ -167,7 +173,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         diffs = compare_with_fixtures(args.check)
-    except (CheckpointError, KeyError) as exc:
+    except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     width = max(map(len, diffs))

@@ -23,6 +23,10 @@ original's totals and its FC widths:
   discriminator 50 -> 48 -> 24 -> 12 -> 6 -> 3 frames and 32 -> 2 gives its ``256 * 3 * 2 = 1536``.
 * No activation sits after ``conv1``: HCN's PReLU would add one parameter per stream, and the
   totals (1,552,001 and 3,788,393) leave none for it.
+
+The SPEC says only that the sequence discriminator exposes six feature maps for feature
+matching; we take one per conv depth (both streams' conv1..conv4, concatenated, then conv5 and
+conv6), each after its dropout/pool.
 """
 
 import torch
@@ -37,7 +41,7 @@ COORDS = 2  # (x, y) per joint
 def flat_to_nctv(pose):
     """Flat poses to conv layout: ``(B, T, V*2)`` joint-major (x, y) -> ``(B, 2, T, V)``."""
     batch, frames, dim = pose.shape
-    return pose.view(batch, frames, dim // COORDS, COORDS).permute(0, 3, 1, 2)
+    return pose.reshape(batch, frames, dim // COORDS, COORDS).permute(0, 3, 1, 2)
 
 
 def motion(x):

@@ -112,7 +112,7 @@ class STGCN(nn.Module):
     def extract_feature(self, pose):
         batch, frames, dim = pose.shape
         x = self.data_bn(pose.transpose(1, 2))  # (B, V*C, T), channel 2*v + c
-        x = x.view(batch, dim // self.in_channels, self.in_channels, frames).permute(0, 2, 3, 1)
+        x = x.reshape(batch, dim // self.in_channels, self.in_channels, frames).permute(0, 2, 3, 1)
         features = []
         for block, importance in zip(self.st_gcn_networks, self.edge_importance):
             x = block(x, self.A * importance)

@@ -68,7 +68,8 @@ def _half(state):
 def _assert_same(loaded, state):
     assert loaded.keys() == state.keys()
     for key, value in loaded.items():
-        assert value.dtype == (torch.float32 if state[key].is_floating_point() else state[key].dtype)
+        expected = torch.float32 if state[key].is_floating_point() else state[key].dtype
+        assert value.dtype == expected, key
         assert torch.equal(value, state[key].to(value.dtype)), key
 
 
@@ -156,6 +157,14 @@ def test_garbage_is_rejected_with_the_file_name(tmp_path, content, message):
     for loader in (load_generator_state, load_st_gcn_state):
         with pytest.raises(CheckpointError, match=rf"junk\.pth: .*{message}"):
             loader(path)
+
+
+def test_check_reports_an_incomplete_io_file(tmp_path, capsys, generator_state, st_gcn_state):
+    torch.save(generator_state, tmp_path / "generator_state_dict.pt")
+    torch.save(st_gcn_state, tmp_path / "st_gcn_state_dict.pt")
+    torch.save({"audio": torch.zeros(1, 50, 1600)}, tmp_path / "io.pt")
+    assert main(["--check", str(tmp_path)]) == 1
+    assert "io.pt: expected a dict with audio, generator_output" in capsys.readouterr().err
 
 
 def test_missing_file(tmp_path):
