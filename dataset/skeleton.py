@@ -30,6 +30,11 @@ BONES = (
 )
 CENTER_JOINT = 1
 
+# Edges of the ST-GCN graph. The original's ST-GCN used its library's own OpenPose layout, in
+# which the hips hang from the shoulders (2-8, 5-11) rather than from the neck as drawn; the
+# release's GCN.pth carries that graph, so ours is built from the same edges to compute the same.
+GRAPH_BONES = tuple({(1, 8): (2, 8), (1, 11): (5, 11)}.get(bone, bone) for bone in BONES)
+
 # One BGR colour per bone (OpenCV order), the OpenPose rainbow palette.
 LIMB_COLORS = (
     (0, 0, 255), (0, 85, 255), (0, 170, 255), (0, 255, 255), (0, 255, 170), (0, 255, 85),

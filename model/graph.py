@@ -8,15 +8,15 @@ column-normalised by the degree of the full neighbourhood (``A @ D^-1``), so a c
 summed partitions sums to 1. Entry ``[k, v, w]`` weights joint ``v``'s contribution to joint
 ``w`` in partition ``k``.
 
-Note: the original release's ``GCN.pth`` carries an ``A`` built from ST-GCN's own OpenPose layout,
-in which the hips link to the shoulders (2-8, 5-11) rather than to the neck (1-8, 1-11 in our
-skeleton). ``A`` is a buffer of the network, so a release checkpoint brings its own graph.
+The edges are :data:`dataset.skeleton.GRAPH_BONES`: the drawn bones except that the hips link to
+the shoulders (2-8, 5-11), as in the original's ST-GCN, so the graph equals the ``A`` that the
+release's ``GCN.pth`` carries.
 """
 
 import numpy as np
 import torch
 
-from dataset.skeleton import BONES, CENTER_JOINT, NUM_JOINTS
+from dataset.skeleton import CENTER_JOINT, GRAPH_BONES, NUM_JOINTS
 
 
 def hop_distance(num_joints, bones, max_hop=1):
@@ -35,7 +35,7 @@ def hop_distance(num_joints, bones, max_hop=1):
     return distance
 
 
-def spatial_adjacency(num_joints=NUM_JOINTS, bones=BONES, center=CENTER_JOINT, max_hop=1):
+def spatial_adjacency(num_joints=NUM_JOINTS, bones=GRAPH_BONES, center=CENTER_JOINT, max_hop=1):
     """Spatial-partition adjacency of a skeleton.
 
     Shape: ``(2 * max_hop + 1, V, V)`` float32 tensor; ``(3, 18, 18)`` for the default skeleton.

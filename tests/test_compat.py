@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from dataset.skeleton import BONES
 from model import STGCN, Generator
 from model.compat import (CheckpointError, compare_with_fixtures, load_generator,
                           load_generator_state, load_st_gcn, load_st_gcn_state, main)
@@ -40,11 +39,10 @@ def test_cli_fails_when_an_output_differs(tmp_path, capsys):
 
 
 @needs_fixtures
-def test_release_graph_links_hips_to_shoulders():
-    """The release's A is ST-GCN's OpenPose layout: hips hang off the shoulders, not the neck."""
+def test_default_graph_is_the_releases():
+    """The release's A is ST-GCN's OpenPose layout (hips hang off the shoulders); ours too."""
     release_a, _ = load_st_gcn_state(Path(FIXTURES) / "st_gcn_state_dict.pt")
-    stgcn_bones = [{(1, 8): (2, 8), (1, 11): (5, 11)}.get(bone, bone) for bone in BONES]
-    rebuilt = spatial_adjacency(bones=stgcn_bones)
+    rebuilt = spatial_adjacency()
     # stored as float16, so 1/3 is off by ~8e-5
     assert torch.allclose(release_a["A"], rebuilt, atol=2e-4)
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from dataset.format import NOISE_DIM, SAMPLES_PER_FRAME
-from dataset.skeleton import BONES, NUM_JOINTS, POSE_DIM
+from dataset.skeleton import GRAPH_BONES, NUM_JOINTS, POSE_DIM
 from model import (PERCEPTUAL_WEIGHTS, STGCN, Generator, LocalDiscriminator,
                    SequenceDiscriminator, count_parameters, feature_matching_loss,
                    gradient_penalty, pose_perceptual_loss)
@@ -143,17 +143,18 @@ def test_graph_is_column_normalised_spatial_partition():
     assert torch.equal(adjacency[0], torch.diag(adjacency[0].diagonal()))
 
 
-def test_graph_is_built_from_skeleton_bones():
+def test_graph_is_built_from_skeleton_graph_bones():
     linked = spatial_adjacency().sum(dim=0) != 0
     expected = torch.eye(NUM_JOINTS, dtype=torch.bool)
-    for i, j in BONES:
+    for i, j in GRAPH_BONES:
         expected[i, j] = expected[j, i] = True
     assert torch.equal(linked, expected)
     # column w is normalised by w's neighbourhood size; the neck reaches the nose (farther from
-    # the centre) through the centrifugal partition. Nose: neck, 2 eyes, self; neck: 5 + self.
+    # the centre) through the centrifugal partition. Nose: neck, 2 eyes, self; neck: nose and
+    # both shoulders + self (the hips hang off the shoulders in the ST-GCN graph).
     neck, nose = 1, 0
     assert spatial_adjacency()[2, neck, nose] == pytest.approx(1 / 4)
-    assert spatial_adjacency()[1, nose, neck] == pytest.approx(1 / 6)
+    assert spatial_adjacency()[1, nose, neck] == pytest.approx(1 / 4)
     three_joint_chain = spatial_adjacency(num_joints=3, bones=((0, 1), (1, 2)), center=1)
     assert torch.allclose(three_joint_chain.sum(dim=0),
                           torch.tensor([[.5, 1 / 3, 0], [.5, 1 / 3, .5], [0, 1 / 3, .5]]))

@@ -1,0 +1,98 @@
+"""Command-line options: the one source of truth for every hyper-parameter.
+
+The defaults are the paper's (the original release's ``config.py``): its option names are kept
+so that its users' commands still work; new options only add to them. Scripts build their
+parser from the groups here, so a default is written exactly once.
+"""
+
+import argparse
+
+DEFAULT_DATA = "dataset/synthetic.json"
+DEFAULT_GCN = "./pretrain_model/GCN.pth"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show defaults and keep the description's line breaks."""
+
+
+def _parser(description):
+    return argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+
+
+def add_data_args(parser):
+    """Dataset file and train/test split (shared by every script that reads the corpus)."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", default=DEFAULT_DATA,
+                       help="dataset file in the original release's JSON format "
+                            "(make one with `python -m dataset.synthetic`)")
+    group.add_argument("--split", default="auto",
+                       help="train/test split by video id: auto | original | meta | all | "
+                            "videos:047,049 | fraction:0.1 (auto = the original's rule when the file "
+                            "has its test videos 047/049, else the sidecar's test list, else the "
+                            "last 10%% of videos)")
+    return group
+
+
+def add_device_args(parser):
+    """Device, seed and threads."""
+    group = parser.add_argument_group("runtime")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                       help="auto picks CUDA when available")
+    group.add_argument("--seed", type=int, default=0, help="seed for weights, noise and batch order")
+    group.add_argument("--threads", type=int, default=0,
+                       help="CPU threads for torch (0 = torch's default)")
+    return group
+
+
+def train_parser():
+    """Options of ``train.py``; defaults are the paper's recipe."""
+    parser = _parser("Train the music-to-dance GAN (generator, local and sequence discriminators) "
+                     "with the pose perceptual loss of a frozen, pre-trained ST-GCN.")
+    add_data_args(parser)
+    add_device_args(parser)
+    io = parser.add_argument_group("outputs")
+    io.add_argument("--out", default="./log/test/", help="checkpoint folder")
+    io.add_argument("--out_tensorboard", default=None,
+                    help="tensorboard folder (default: <out>/tensorboard)")
+    io.add_argument("--gap_save", type=int, default=50, help="epochs between checkpoints")
+    io.add_argument("--pretrain_GCN", default=DEFAULT_GCN,
+                    help="frozen ST-GCN weights for the perceptual loss (make them with pretrain_gcn.py)")
+    opt = parser.add_argument_group("optimisation (paper defaults)")
+    opt.add_argument("--niter", type=int, default=400, help="training epochs")
+    opt.add_argument("--batch_size", type=int, default=16)
+    opt.add_argument("--lr_g", type=float, default=3e-4, help="generator learning rate (Adam)")
+    opt.add_argument("--lr_d_frame", type=float, default=3e-4,
+                     help="local (frame) discriminator learning rate (Adam)")
+    opt.add_argument("--lr_d_seq", type=float, default=5e-4,
+                     help="sequence discriminator learning rate (Adam)")
+    opt.add_argument("--gap", type=int, default=1,
+                     help="discriminator steps per generator step")
+    opt.add_argument("--alpha", type=float, default=200.0, help="weight of the L1 pose loss")
+    opt.add_argument("--lambda_grad", type=float, default=1.0,
+                     help="weight of the pose perceptual loss (the original's help text called it "
+                          "the gradient penalty weight; it weights the perceptual term)")
+    opt.add_argument("--lambda_gp", type=float, default=1.0,
+                     help="weight of the sequence discriminator's gradient penalty")
+    short = parser.add_argument_group("short runs")
+    short.add_argument("--max_steps", type=int, default=0,
+                       help="stop after this many iterations (0 = run all epochs)")
+    short.add_argument("--max_minutes", type=float, default=0.0,
+                       help="stop after this many minutes of training (0 = no limit)")
+    short.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes")
+    return parser
+
+
+def pretrain_parser():
+    """Options of ``pretrain_gcn.py``."""
+    parser = _parser("Pre-train the ST-GCN as a classifier of 50-frame pose clips; its frozen "
+                     "features give the pose perceptual loss.")
+    add_data_args(parser)
+    add_device_args(parser)
+    parser.add_argument("--out", default=DEFAULT_GCN, help="where to write the weights")
+    parser.add_argument("--labels", default=None,
+                        help="JSON file {video_id: label}; default: genre from the dataset's "
+                             "<stem>_meta.json sidecar when present, else the video id")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    return parser

@@ -1,0 +1,164 @@
+"""Pre-train the ST-GCN whose frozen features give the pose perceptual loss.
+
+The release never shipped its ``GCN.pth`` (a 16-class classifier of 50-frame 2-D skeleton
+clips), so this script trains one on the training split of the dataset:
+
+- labels: ``--labels FILE`` (JSON ``{video_id: label}``) when given, else the genre in the
+  corpus's ``<stem>_meta.json`` sidecar, else the video id;
+- held-out accuracy: on the test videos for genre / file labels; for video-id labels (test
+  videos have ids never seen in training) on every fifth clip of the training videos instead.
+
+    python pretrain_gcn.py --data dataset/synthetic.json --out pretrain_model/GCN.pth
+"""
+
+import json
+import logging
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from config import pretrain_parser
+from dataset.dance_dataset import DanceDataset
+from model.st_gcn import STGCN
+from runtime import atomic_torch_save, resolve_device, seed_everything, set_threads
+
+GCN_FORMAT = "dance-synth/st-gcn/1"
+HOLDOUT_EVERY = 5  # for video-id labels: every fifth clip of each training video is held out
+
+log = logging.getLogger("pretrain_gcn")
+
+
+def video_labels(args, train_set):
+    """Label of each training video and where the labels came from.
+
+    Returns ``(labels: {video_id: str}, source: str)``.
+    """
+    if args.labels:
+        with open(args.labels) as f:
+            mapping = json.load(f)
+        missing = [v for v in train_set.video_ids if v not in mapping]
+        if missing:
+            raise ValueError("%s: no label for training video(s) %s" % (args.labels, ", ".join(missing[:10])))
+        return {v: str(label) for v, label in mapping.items()}, "file:" + args.labels
+    meta = train_set.meta
+    if meta is not None:
+        return {v: info["genre"] for v, info in meta["videos"].items()}, "genre"
+    return {v: v for v in train_set.video_ids}, "video_id"
+
+
+def held_out_clips(keys):
+    """Every fifth clip (sorted by start time) of each video: the held-out part for video-id labels.
+
+    ``keys``: ``(video, clip, half)`` per sample -> set of ``(video, clip)``.
+    """
+    clips_of = {}
+    for video, clip, _half in keys:
+        clips_of.setdefault(video, set()).add(clip)
+    return {(video, clip) for video, clips in clips_of.items()
+            for k, clip in enumerate(sorted(clips)) if k % HOLDOUT_EVERY == HOLDOUT_EVERY - 1}
+
+
+def pose_tensor(dataset, indices):
+    """Stack the normalised poses of ``indices``. Shape: ``(N, 50, 36)``."""
+    return torch.stack([dataset[i]["pose"] for i in indices])
+
+
+def build_sets(args):
+    """Training and held-out (poses, label index) tensors, the class names and a description."""
+    train_set = DanceDataset(args.data, split="train", split_rule=args.split)
+    labels, source = video_labels(args, train_set)
+    keys = train_set.keys
+    if source == "video_id":
+        held = held_out_clips(keys)
+        train_idx = [i for i, (video, clip, _) in enumerate(keys) if (video, clip) not in held]
+        test_source = train_set
+        test_idx = [i for i, (video, clip, _) in enumerate(keys) if (video, clip) in held]
+    else:
+        train_idx = list(range(len(train_set)))
+        test_set = DanceDataset(args.data, split="test", split_rule=args.split)
+        test_source, test_idx = test_set, list(range(len(test_set)))
+    classes = sorted({labels[keys[i][0]] for i in train_idx})
+    index = {name: k for k, name in enumerate(classes)}
+
+    def labelled(dataset, idx):
+        known = [i for i in idx if labels.get(dataset.keys[i][0]) in index]
+        y = torch.tensor([index[labels[dataset.keys[i][0]]] for i in known], dtype=torch.long)
+        return pose_tensor(dataset, known), y
+
+    return labelled(train_set, train_idx), labelled(test_source, test_idx), classes, source
+
+
+@torch.no_grad()
+def accuracy(net, poses, labels, device, batch_size=64):
+    """Top-1 accuracy of ``net`` on ``poses`` (N, T, 36); nan when there is nothing to score."""
+    if len(labels) == 0:
+        return float("nan")
+    net.eval()
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        logits = net(poses[start:start + batch_size].to(device))
+        correct += (logits.argmax(1).cpu() == labels[start:start + batch_size]).sum().item()
+    return correct / len(labels)
+
+
+def main(argv=None):
+    args = pretrain_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    set_threads(args.threads)
+    seed_everything(args.seed)
+    device = resolve_device(args.device)
+
+    (train_x, train_y), (test_x, test_y), classes, source = build_sets(args)
+    print("ST-GCN pre-training: %d training clips, %d held-out, %d classes (%s labels), device %s"
+          % (len(train_y), len(test_y), len(classes), source, device))
+
+    net = STGCN(num_class=len(classes)).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    generator = torch.Generator().manual_seed(args.seed)
+    start = time.time()
+    bar = tqdm(range(args.epochs), desc="ST-GCN", unit="epoch")
+    for _epoch in bar:
+        net.train()
+        order = torch.randperm(len(train_y), generator=generator)
+        total, seen = 0.0, 0
+        for begin in range(0, len(order), args.batch_size):
+            batch = order[begin:begin + args.batch_size]
+            if len(batch) < 2:  # BatchNorm needs more than one clip
+                continue
+            logits = net(train_x[batch].to(device))
+            loss = F.cross_entropy(logits, train_y[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+            seen += len(batch)
+        bar.set_postfix(loss="%.4f" % (total / max(seen, 1)))
+
+    train_acc = accuracy(net, train_x, train_y, device)
+    test_acc = accuracy(net, test_x, test_y, device)
+    record = {
+        "data": os.path.abspath(args.data),
+        "split": args.split,
+        "label_source": source,
+        "classes": classes,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train_clips": len(train_y),
+        "held_out_clips": len(test_y),
+        "train_accuracy": train_acc,
+        "held_out_accuracy": test_acc,
+        "seconds": round(time.time() - start, 1),
+    }
+    net.cpu()
+    atomic_torch_save({"format": GCN_FORMAT, "st_gcn": net.state_dict(), "num_class": len(classes),
+                       "trained_on": record}, args.out)
+    print(json.dumps({"out": args.out, "train_accuracy": round(train_acc, 4),
+                      "held_out_accuracy": round(test_acc, 4), "classes": len(classes),
+                      "label_source": source, "seconds": record["seconds"]}))
+
+
+if __name__ == "__main__":
+    main()

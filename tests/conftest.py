@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny corpora in the original release's format, built on the fly."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def write_corpus_file(path, videos=3, clips=1, seed=0):
+    """Write a small random corpus, double-encoded like the release. Returns the path.
+
+    Audio is a noisy tone in the int16 range; poses wander around a standing body.
+    """
+    rng = np.random.default_rng(seed)
+    base = np.stack([np.linspace(280, 360, 18), np.linspace(80, 300, 18)], axis=1)
+    data = {}
+    for v in range(videos):
+        clips_of = {}
+        for c in range(clips):
+            t = np.arange(160000) / 16000.0
+            audio = 8000 * np.sin(2 * np.pi * (220 + 40 * v) * t) + rng.normal(0, 500, t.shape)
+            pose = base + rng.normal(0, 5, (100, 18, 2))
+            clips_of["%03d" % (25 + 10 * c)] = {
+                "audio_sequence": np.clip(audio, -32768, 32767).astype(int).tolist(),
+                "joint_coors": np.round(pose, 2).tolist(),
+            }
+        data["%03d" % v] = clips_of
+    with open(path, "w") as f:
+        json.dump(json.dumps(data), f)
+    return str(path)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """Path of a 3-video, 1-clip-per-video corpus (6 samples of 5 s)."""
+    return write_corpus_file(tmp_path / "tiny.json")

@@ -1,0 +1,127 @@
+"""The training loop: one step's effects, the loss arithmetic, checkpoints and the CLI."""
+
+import math
+import os
+
+import pytest
+import torch
+
+import train
+from config import train_parser
+from model.losses import PERCEPTUAL_WEIGHTS
+from model.generator import Generator
+from model.st_gcn import STGCN
+from pretrain_gcn import GCN_FORMAT
+from runtime import atomic_torch_save
+
+
+def args_for(*extra):
+    return train_parser().parse_args(list(extra))
+
+
+def test_defaults_are_the_papers():
+    args = args_for()
+    assert (args.niter, args.batch_size, args.gap, args.gap_save) == (400, 16, 1, 50)
+    assert (args.lr_g, args.lr_d_frame, args.lr_d_seq) == (3e-4, 3e-4, 5e-4)
+    assert (args.alpha, args.lambda_grad, args.lambda_gp) == (200.0, 1.0, 1.0)
+    assert args.out == "./log/test/" and args.pretrain_GCN == "./pretrain_model/GCN.pth"
+    assert PERCEPTUAL_WEIGHTS == (20, 5, 1, 1, 1, 1, 1, 1, 1, 1)
+
+
+def frozen_gcn(seed=0):
+    torch.manual_seed(seed)
+    net = STGCN(num_class=4).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def batch(size=2, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    music = torch.randn(size, 50, 1600, generator=gen) * 5000
+    real = torch.rand(size, 50, 36, generator=gen) * 1.6 - 0.8
+    return music, real
+
+
+def test_one_step_trains_generator_and_keeps_st_gcn_frozen():
+    torch.manual_seed(0)
+    args = args_for()
+    nets = train.build_networks(torch.device("cpu"))
+    optimizers = train.build_optimizers(nets, args)
+    st_gcn = frozen_gcn()
+    before_g = {k: v.clone() for k, v in nets["generator"].state_dict().items()}
+    before_gcn = {k: v.clone() for k, v in st_gcn.state_dict().items()}
+    music, real = batch()
+
+    values = train.training_step(nets, optimizers, st_gcn, music, real, args)
+
+    assert set(values) == set(train.LOSS_TERMS)
+    assert all(math.isfinite(v) for v in values.values()), values
+    changed = [k for k, v in nets["generator"].state_dict().items()
+               if v.dtype.is_floating_point and not torch.equal(v, before_g[k])]
+    assert any("weight" in k for k in changed)
+    for k, v in st_gcn.state_dict().items():
+        assert torch.equal(v, before_gcn[k]), k
+
+
+def test_generator_loss_is_the_weighted_sum_of_its_terms():
+    torch.manual_seed(1)
+    args = args_for("--alpha", "7", "--lambda_grad", "3")
+    nets = train.build_networks(torch.device("cpu"))
+    for net in nets.values():
+        net.eval()  # no dropout: every forward pass is the same function
+    music, real = batch(seed=3)
+    fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
+    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music, args)
+    expected = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
+                + 7 * terms["l1"] + 3 * terms["perceptual"])
+    assert torch.allclose(total, expected)
+    assert terms["l1"].item() == pytest.approx((fake - real).abs().mean().item(), rel=1e-6)
+    assert all(t.item() > 0 for t in terms.values())
+
+
+def write_gcn(path):
+    atomic_torch_save({"format": GCN_FORMAT, "st_gcn": frozen_gcn().state_dict(), "num_class": 4},
+                      str(path))
+    return str(path)
+
+
+def test_train_cli_writes_checkpoints_that_reload_exactly(tiny_corpus, tmp_path):
+    gcn = write_gcn(tmp_path / "GCN.pth")
+    out = tmp_path / "run"
+    train.main(["--data", tiny_corpus, "--split", "all", "--pretrain_GCN", gcn, "--out", str(out),
+                "--batch_size", "2", "--max_steps", "2", "--seed", "5"])
+    assert (out / "generator_last.pth").exists() and (out / "discriminator_last.pth").exists()
+    assert os.listdir(out / "tensorboard")
+    ckpt = torch.load(out / "generator_last.pth", weights_only=True)
+    assert ckpt["step"] == 2 and ckpt["config"]["batch_size"] == 2
+    assert set(ckpt) >= {"generator", "optimizer", "epoch", "step", "config", "rng"}
+
+
+
+def test_checkpoint_save_then_load_gives_identical_outputs(tmp_path):
+    torch.manual_seed(2)
+    args = args_for()
+    nets = train.build_networks(torch.device("cpu"))
+    optimizers = train.build_optimizers(nets, args)
+    train.training_step(nets, optimizers, frozen_gcn(), *batch(), args)  # move off the init
+    train.save_checkpoints(str(tmp_path), "0001", nets, optimizers, 1, 1, args)
+
+    restored = Generator()
+    restored.load_state_dict(torch.load(tmp_path / "generator_0001.pth", weights_only=True)["generator"])
+    trained = nets["generator"].eval()
+    music, _ = batch(size=3, seed=9)
+    noise = torch.randn(3, 50, 10)
+    with torch.no_grad():
+        assert torch.equal(trained(music, noise=noise), restored.eval()(music, noise=noise))
+    discs = torch.load(tmp_path / "discriminator_0001.pth", weights_only=True)
+    for name in ("local_discriminator", "sequence_discriminator"):
+        for key, value in nets[name].state_dict().items():
+            assert torch.equal(discs[name][key], value), (name, key)
+
+
+def test_train_refuses_to_start_without_st_gcn(tiny_corpus, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        train.main(["--data", tiny_corpus, "--split", "all", "--out", str(tmp_path / "run"),
+                    "--pretrain_GCN", str(tmp_path / "missing.pth"), "--batch_size", "2"])
+    assert "pretrain_gcn.py" in str(exc.value)
