@@ -1,0 +1,7 @@
+"""Skeleton rendering: poses -> frames (``draw``) -> MP4 with the music, or GIF (``video``)."""
+
+from render.draw import draw_pose, draw_side_by_side, render_frames
+from render.video import FFmpegNotFoundError, VideoError, find_ffmpeg, probe_mp4, write_gif, write_mp4
+
+__all__ = ["FFmpegNotFoundError", "VideoError", "draw_pose", "draw_side_by_side", "find_ffmpeg", "probe_mp4",
+           "render_frames", "write_gif", "write_mp4"]
