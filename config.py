@@ -96,3 +96,35 @@ def pretrain_parser():
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     return parser
+
+
+def demo_parser():
+    """Options of ``get_demo.py``: the original's ``--model --data --count --output``, and songs."""
+    parser = _parser("Dance the test clips (ground truth beside generated: skeleton frames, clip "
+                     "WAV and poses, in Demo/frame2vid.sh's layout) or any songs given with --audio "
+                     "(poses, OpenPose JSON, WAV, and with --video an MP4 with the music).")
+    parser.add_argument("--model", default="./log/test/generator_0400.pth",
+                        help="generator checkpoint (this project's, or the original release's "
+                             "generator_XXXX.pth)")
+    parser.add_argument("--output", default="./demo_out", help="output folder (created)")
+    songs = parser.add_argument_group("songs")
+    songs.add_argument("--audio", action="append", default=[], metavar="SONG",
+                       help="dance this music file (wav, flac, ogg, mp3, m4a, ..., any length) "
+                            "instead of the test clips; repeat for several songs")
+    songs.add_argument("--frames", action="store_true",
+                       help="also write each song's frames for Demo/frame2vid.sh "
+                            "(test clips always get them)")
+    clips = add_data_args(parser)
+    clips.title = "test clips (without --audio)"
+    clips.add_argument("--count", type=int, default=100, help="how many test samples to write")
+    video = parser.add_argument_group("video")
+    video.add_argument("--video", action="store_true",
+                       help="write <name>.mp4: H.264 + AAC music, 10 fps (test clips: ground truth "
+                            "beside generated)")
+    video.add_argument("--gif", action="store_true", help="write <name>.gif too")
+    add_device_args(parser)
+    # One torch thread: the generator's GRUs are chains of small steps that more threads do not
+    # speed up, ffmpeg encodes on the other cores meanwhile, and on shared cores torch's
+    # default threading stalls (a 3-minute song: 9 s to generate with 2 threads, 1.5 s with 1).
+    parser.set_defaults(threads=1)
+    return parser

@@ -1,0 +1,189 @@
+"""Dance videos from a trained generator: the test clips, or any song.
+
+Test clips (as the original)::
+
+    python get_demo.py --model log/test/generator_0400.pth --output demo_out [--data F --split R --count N]
+
+writes, per 5 s test sample ``<video>_<clip>_<half>``, in Demo/frame2vid.sh's layout::
+
+    DIR/<sample>/frames/0000.png ...   ground truth | generated, 1280x360
+    DIR/<sample>/<sample>.wav          the clip's music, 16 kHz int16
+    DIR/<sample>/<sample>.npy          generated poses, (50, 18, 2) pixels
+    DIR/<sample>.mp4, DIR/<sample>.gif with --video, --gif
+
+Any song (wav, flac, ogg, mp3, m4a, ..., any length)::
+
+    python get_demo.py --model CKPT --audio song.mp3 [--audio other.ogg] --output DIR --video
+
+writes per song ``<name>`` (the file's stem)::
+
+    DIR/<name>.npy                     poses, (ceil(seconds * 10), 18, 2) pixels
+    DIR/<name>_json/<name>_000000000000_keypoints.json ...   OpenPose JSON per frame
+    DIR/<name>.wav                     the decoded song, 16 kHz int16 (what was danced)
+    DIR/<name>.mp4, DIR/<name>.gif     with --video, --gif
+    DIR/<name>/frames/, DIR/<name>/<name>.wav   with --frames (for Demo/frame2vid.sh)
+
+Songs are danced in overlapping 5 s windows cross-faded at the joins (see song_dance.py);
+``--seed`` fixes the noise. Problems (missing or undecodable audio, a bad checkpoint, an
+unwritable output folder) end the run with one ``error: ...`` line and exit status 1.
+"""
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from config import demo_parser
+from dataset.audio import AudioError, load_audio, write_wav
+from dataset.dance_dataset import DanceDataset, DatasetFormatError
+from dataset.format import FPS, SAMPLE_RATE
+from dataset.skeleton import NUM_JOINTS, denormalize
+from model.compat import CheckpointError, load_generator
+from render import FFmpegNotFoundError, VideoError, render_frames, write_gif, write_mp4
+from runtime import resolve_device, set_threads
+from song_dance import dance_song, generate, song_noise, write_openpose_json
+
+FRAME_DIGITS = 4  # frame file names 0000.png ...; more digits for songs over 1000 s
+
+
+class DemoError(Exception):
+    """A problem the user can fix (bad option, folder, data split); reported in one line."""
+
+
+def check_output_folder(folder):
+    """Create ``folder`` and make sure a file can be written in it, before any heavy work."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise DemoError(f"cannot write to output folder {folder}: {err.strerror or err}") from None
+
+
+def unique_names(paths):
+    """Output names for songs: each file's stem, with ``-2``, ``-3``, ... appended to repeats."""
+    names, seen = [], {}
+    for path in paths:
+        stem = Path(path).stem or "song"
+        seen[stem] = seen.get(stem, 0) + 1
+        names.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return names
+
+
+def saving_pngs(frames, folder, count):
+    """Pass ``frames`` through, writing each to ``folder/%0Nd.png`` first (N >= 4 digits).
+
+    Shape: ``frames`` iterable of ``(H, W, 3)`` uint8 BGR, ``count`` of them -> the same frames.
+    """
+    os.makedirs(folder, exist_ok=True)
+    digits = max(FRAME_DIGITS, len(str(count - 1)))
+    for t, frame in enumerate(frames):
+        path = os.path.join(folder, f"{t:0{digits}d}.png")
+        if not cv2.imwrite(path, frame):
+            raise DemoError(f"cannot write frame {path}")
+        yield frame
+
+
+def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=None):
+    """Frames, MP4 and GIF of one sequence, drawing each frame once for frames and MP4.
+
+    Shape: ``poses`` ``(T, 18, 2)`` pixels; ``ground_truth`` the same shape, or None for a
+    single skeleton. ``frames_dir``: where the PNG frames go (None: no frames).
+    """
+    frames = render_frames(poses, ground_truth)
+    if frames_dir is not None:
+        frames = saving_pngs(frames, frames_dir, len(poses))
+    if args.video:
+        write_mp4(frames, wav_path, os.path.join(folder, f"{name}.mp4"), fps=FPS)
+    elif frames_dir is not None:
+        for _ in frames:
+            pass
+    if args.gif:
+        write_gif(render_frames(poses, ground_truth), os.path.join(folder, f"{name}.gif"), fps=FPS)
+
+
+def dance_songs(generator, args):
+    """Every ``--audio`` song -> poses, OpenPose JSON, WAV (+ frames, MP4, GIF) in ``--output``."""
+    songs = [(name, path, load_audio(path)) for name, path in zip(unique_names(args.audio), args.audio)]
+    for name, path, samples in songs:
+        start = time.perf_counter()
+        poses = dance_song(generator, samples, seed=args.seed)
+        np.save(os.path.join(args.output, f"{name}.npy"), poses)
+        write_openpose_json(poses, os.path.join(args.output, f"{name}_json"), name)
+        wav = write_wav(os.path.join(args.output, f"{name}.wav"), samples)
+        frames_dir = None
+        if args.frames:
+            frames_dir = os.path.join(args.output, name, "frames")
+            write_wav(os.path.join(args.output, name, f"{name}.wav"), samples)
+        write_outputs(args.output, name, poses, wav, None, args, frames_dir)
+        print(f"{path}: {samples.size / SAMPLE_RATE:.1f} s -> {len(poses)} frames "
+              f"-> {os.path.join(args.output, name)}.* ({time.perf_counter() - start:.1f} s)")
+
+
+def load_test_split(args):
+    """The test split of ``--data`` (``--split`` rule); a split with no test videos is an error."""
+    try:
+        return DanceDataset(args.data, split="test", split_rule=args.split)
+    except DatasetFormatError:
+        raise
+    except ValueError as err:  # an unknown or empty split rule
+        raise DemoError(f"{args.data}: {err}") from None
+
+
+def dance_test_clips(generator, args):
+    """The first ``--count`` test samples -> frames (ground truth | generated), WAV, poses, videos."""
+    dataset = load_test_split(args)
+    count = min(args.count, len(dataset))
+    items = [dataset[i] for i in range(count)]
+    audio = torch.stack([item["audio"] for item in items])
+    noise = song_noise(audio.shape[0] * audio.shape[1], args.seed).view(*audio.shape[:2], -1)
+    generated = denormalize(generate(generator, audio, noise).reshape(count, -1, NUM_JOINTS, 2))
+    for item, poses in zip(items, generated):
+        name = f"{item['video']}_{item['clip']}_{item['half']}"
+        sample = os.path.join(args.output, name)
+        os.makedirs(sample, exist_ok=True)
+        np.save(os.path.join(sample, f"{name}.npy"), poses)
+        wav = write_wav(os.path.join(sample, f"{name}.wav"), item["audio"].numpy().ravel())
+        truth = denormalize(item["pose"].numpy().reshape(-1, NUM_JOINTS, 2))
+        write_outputs(args.output, name, poses, wav, truth, args, os.path.join(sample, "frames"))
+    print(f"{count} of {len(dataset)} test samples (videos {', '.join(dataset.video_ids)}) "
+          f"-> {args.output}")
+
+
+def run(args):
+    if args.count < 1:
+        raise DemoError(f"--count must be at least 1, got {args.count}")
+    check_output_folder(args.output)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as err:
+        raise DemoError(str(err)) from None
+    set_threads(args.threads)
+    generator = load_generator(args.model, device)
+    if args.audio:
+        dance_songs(generator, args)
+    else:
+        dance_test_clips(generator, args)
+
+
+def main(argv=None):
+    args = demo_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        run(args)
+    except (AudioError, CheckpointError, DatasetFormatError, DemoError, FFmpegNotFoundError,
+            VideoError, OSError) as err:
+        reason = str(err).strip().splitlines()  # torch's load errors run over several lines
+        print(f"error: {reason[0] if reason else type(err).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

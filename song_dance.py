@@ -1,0 +1,177 @@
+"""Dancing a whole song: overlapping 5 s windows through the generator, blended into one sequence.
+
+The generator was trained on 5 s windows (50 frames), so a song of any length is cut into
+windows of 50 frames that overlap, each window is danced, and consecutive windows are
+cross-faded inside their overlap so that the motion has no jump at the joins:
+
+* **Shared noise.** One noise sequence is drawn for the whole song, from a seeded
+  ``torch.Generator``, and every window takes its own slice of it. On the frames two windows
+  share, they therefore see the same music *and* the same noise, and their poses mostly agree:
+  the cross-fade blends two versions of one movement, never two different movements (whose
+  average would be a shrunken, ghostly pose).
+* **Cross-fade away from the edges.** Windows overlap by ``window - hop`` frames (20 by
+  default) but the cross-fade (10 frames) sits in the middle of the overlap. A frame near a
+  window's edge has music context on one side only (the bidirectional GRU starts cold there),
+  so each window hands over while both windows still see a few frames beyond the join.
+* **Raised-cosine weights.** ``w(u) = (1 - cos(pi u)) / 2`` starts and ends with zero slope, so
+  the blended motion has no kink at the start or end of the cross-fade, and the weights of
+  the two windows sum to one on every frame.
+
+Windows are spread evenly from the song's start to its end (the last one ends exactly at the
+last frame, so no silence is danced); a song shorter than one window is zero-padded to 50 frames
+and its poses cropped. All windows go through the generator in a few batched forward passes.
+"""
+
+import json
+import math
+import os
+
+import numpy as np
+import torch
+
+from dataset.audio import frame_audio
+from dataset.format import NOISE_DIM, NOISE_STD, SAMPLE_FRAMES
+from dataset.skeleton import NUM_JOINTS, denormalize, missing_mask
+
+HOP = 30  # frames between window starts, at most: the overlap is SAMPLE_FRAMES - HOP = 20 or more
+CROSSFADE = 10  # frames over which one window hands over to the next (1 s)
+WINDOWS_PER_PASS = 64  # windows per forward pass: 3200 frames, about 150 MB of peak memory on CPU
+OPENPOSE_VERSION = 1.3
+
+
+def plan_windows(num_frames, window=SAMPLE_FRAMES, hop=HOP, crossfade=CROSSFADE):
+    """Where the windows of a ``num_frames`` song start, and each window's blending weights.
+
+    Windows are spaced evenly, at most ``hop`` frames apart, the first starting at frame 0 and
+    the last ending at ``max(num_frames, window)``. Between consecutive windows the hand-over
+    is a raised-cosine cross-fade of ``crossfade`` frames centred in their overlap; elsewhere
+    a frame belongs to one window with weight 1.
+
+    Shape: -> ``starts`` ``(n,)`` int64 and ``weights`` ``(n, window)`` float64; for every frame
+    ``t < num_frames`` the weights of the windows covering it sum to 1.
+    """
+    if not 0 < crossfade <= window - hop or hop <= 0:
+        raise ValueError(f"plan_windows: need 0 < crossfade ({crossfade}) <= window ({window}) - "
+                         f"hop ({hop}) and hop > 0")
+    span = max(num_frames, window) - window
+    count = 1 + math.ceil(span / hop)
+    starts = np.rint(np.linspace(0, span, count)).astype(np.int64)
+    # Hand-over midpoints: the middle of each overlap, frame (start of next + end of this) / 2.
+    middles = (starts[1:] + starts[:-1] + window) / 2
+    ramp_up = np.ones((count, window))
+    ramp_down = np.ones((count, window))
+    frames = np.arange(window) + 0.5  # frame centres within a window
+    for k, middle in enumerate(middles):
+        ramp_up[k + 1] = _raised_cosine((frames + starts[k + 1] - middle) / crossfade + 0.5)
+        ramp_down[k] = 1 - _raised_cosine((frames + starts[k] - middle) / crossfade + 0.5)
+    weights = ramp_up * ramp_down
+    coverage = np.zeros(span + window)
+    for start, weight in zip(starts, weights):
+        coverage[start:start + window] += weight
+    if not np.allclose(coverage, 1):  # cross-fades that collide: hop too small for the cross-fade
+        raise ValueError(f"plan_windows: hop {hop} and crossfade {crossfade} do not tile "
+                         f"{num_frames} frames with windows of {window}")
+    return starts, weights
+
+
+def _raised_cosine(u):
+    """0 for ``u <= 0``, 1 for ``u >= 1``, ``(1 - cos(pi u)) / 2`` between. Any shape."""
+    return (1 - np.cos(np.pi * np.clip(u, 0, 1))) / 2
+
+
+def blend_windows(window_poses, starts, weights, num_frames):
+    """Overlap-add windows of poses with their weights into one sequence.
+
+    Shape: ``window_poses`` ``(n, W, D)``, ``starts`` ``(n,)``, ``weights`` ``(n, W)`` ->
+    ``(num_frames, D)`` float32 (frames past ``num_frames`` are dropped).
+    """
+    _, window, dim = window_poses.shape
+    total = np.zeros((max(num_frames, starts[-1] + window), dim))
+    for start, poses, weight in zip(starts, window_poses, weights):
+        total[start:start + window] += weight[:, None] * poses
+    return total[:num_frames].astype(np.float32)
+
+
+def song_noise(num_frames, seed):
+    """The generator's N(0, 0.33) noise for a whole song, reproducible from ``seed``.
+
+    Drawn on the CPU from its own ``torch.Generator``, so it is the same on every device and
+    untouched by the global RNG. Shape: -> ``(num_frames, 10)`` float32.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    return torch.randn(num_frames, NOISE_DIM, generator=rng) * NOISE_STD
+
+
+def generate(generator, audio, noise, windows_per_pass=WINDOWS_PER_PASS):
+    """Run the generator in eval mode without gradients, a few windows per forward pass.
+
+    Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)`` (tensors or
+    arrays, any device) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go to the
+    generator's device one pass at a time.
+    """
+    device = next(generator.parameters()).device
+    audio, noise = torch.as_tensor(audio), torch.as_tensor(noise)
+    generator.eval()
+    out = []
+    with torch.no_grad():
+        for first in range(0, len(audio), windows_per_pass):
+            chunk = slice(first, first + windows_per_pass)
+            poses = generator(audio[chunk].to(device, torch.float32), noise[chunk].to(device, torch.float32))
+            out.append(poses.cpu().numpy())
+    return np.concatenate(out)
+
+
+def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS):
+    """Dance a framed song of any length: overlapping windows, shared noise, cross-faded joins.
+
+    Shape: ``frames`` ``(T, 1600)`` raw int16-range audio, ``T >= 1`` -> ``(T, 36)`` float32,
+    normalised poses (tanh range). Same ``seed``, same poses.
+    """
+    frames = torch.as_tensor(np.asarray(frames, dtype=np.float32))
+    num_frames = len(frames)
+    if num_frames == 0:
+        raise ValueError("dance: the song has no frames")
+    starts, weights = plan_windows(num_frames, hop=hop, crossfade=crossfade)
+    padded = max(num_frames, SAMPLE_FRAMES)
+    if padded > num_frames:  # shorter than one window: dance 5 s of (partly silent) music
+        frames = torch.cat([frames, frames.new_zeros(padded - num_frames, frames.shape[1])])
+    noise = song_noise(padded, seed)
+    index = torch.as_tensor(starts)[:, None] + torch.arange(SAMPLE_FRAMES)  # (n, 50) frame numbers
+    window_poses = generate(generator, frames[index], noise[index], windows_per_pass)
+    return blend_windows(window_poses, starts, weights, num_frames)
+
+
+def dance_song(generator, samples, seed=0):
+    """Dance decoded music: 16 kHz samples -> pixel poses, one per 0.1 s (last frame zero-padded).
+
+    Shape: ``samples`` ``(N,)`` raw int16-range (``dataset.audio.load_audio``) ->
+    ``(ceil(N / 1600), 18, 2)`` float32 pixel coordinates on the 640x360 canvas.
+    """
+    poses = dance(generator, frame_audio(samples), seed=seed)
+    return denormalize(poses.reshape(len(poses), NUM_JOINTS, 2))
+
+
+def openpose_frame(pose_pixels):
+    """One frame in OpenPose's JSON layout (COCO-18, one person).
+
+    Shape: ``(18, 2)`` pixels -> ``{"version": 1.3, "people": [{"pose_keypoints_2d":
+    [x0, y0, c0, ..., x17, y17, c17]}]}`` with confidence 1 for drawn joints and 0 (with
+    x = y = 0) for joints at pixel (0, 0), which the renderer and dataset treat as missing.
+    """
+    pose = np.asarray(pose_pixels, dtype=np.float64)
+    drawn = ~missing_mask(pose)
+    keypoints = np.concatenate([pose * drawn[:, None], drawn[:, None].astype(np.float64)], axis=1)
+    return {"version": OPENPOSE_VERSION,
+            "people": [{"pose_keypoints_2d": [round(float(v), 3) for v in keypoints.ravel()]}]}
+
+
+def write_openpose_json(poses_pixels, folder, name):
+    """Write one OpenPose ``<name>_<frame:012d>_keypoints.json`` per frame into ``folder``.
+
+    Shape: ``poses_pixels`` ``(T, 18, 2)``. Creates ``folder``; returns the number of files.
+    """
+    os.makedirs(folder, exist_ok=True)
+    for t, pose in enumerate(poses_pixels):
+        with open(os.path.join(folder, f"{name}_{t:012d}_keypoints.json"), "w") as f:
+            json.dump(openpose_frame(pose), f)
+    return len(poses_pixels)
