@@ -1,0 +1,154 @@
+"""Set-level scores of dances against their music: the per-clip metrics of :mod:`metrics.beats`
+averaged over clips, cross-modal retrieval accuracy, genre accuracy, and helpers to build controls.
+
+Pure numpy functions, no I/O. A set is N clips: dances ``(N, T, 18, 2)`` pixels and, per clip,
+its music's beat times (seconds from the clip start), true tempo or genre label.
+"""
+
+import numpy as np
+
+from dataset.format import FPS
+from metrics.beats import (beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate,
+                           kinematic_beats, kinematic_tempo, tempo_error)
+from metrics.inputs import as_array
+
+
+def _nanmean(values):
+    """Mean of the finite values; NaN when there are none (no warning)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def derangement(n, rng):
+    """A uniformly random permutation of ``range(n)`` with no fixed point (rejection sampling).
+
+    Shape: int n >= 2 -> ``(n,)`` int64 with ``perm[i] != i`` for every i.
+    """
+    if n < 2:
+        raise ValueError(f"derangement: need n >= 2, got {n}")
+    while True:
+        perm = rng.permutation(n)
+        if np.all(perm != np.arange(n)):
+            return perm
+
+
+def window_beats(beats, window_s, num_windows):
+    """Split beat times of a long piece into consecutive windows, each relative to its start.
+
+    Shape: ``(B,)`` seconds -> list of ``num_windows`` arrays; window w holds the beats in
+    ``[w * window_s, (w + 1) * window_s)`` minus ``w * window_s``.
+    """
+    beats = as_array(beats).reshape(-1)
+    windows = []
+    for w in range(num_windows):
+        start = w * window_s
+        inside = beats[(beats >= start - 1e-9) & (beats < start + window_s - 1e-9)]
+        windows.append(inside - start)
+    return windows
+
+
+def beat_scores(dances, music_beats, sigma=0.1, tolerance_s=0.1, fps=FPS):
+    """Beat alignment of every dance with its music, averaged over the clips where defined.
+
+    Per clip: kinematic beats of the dance (:func:`metrics.beats.kinematic_beats`), then
+    alignment averaged over music beats (Bailando) and over motion beats (FACT), beat coverage and
+    beat hit rate against ``music_beats[i]``. A clip where a score is undefined (NaN: no music
+    beats, or a dance without kinematic beats for the motion-averaged scores) is left out of
+    that score's mean; a static dance still scores 0 on the music-averaged alignment and on
+    coverage.
+
+    Args:
+        dances: ``(N, T, 18, 2)`` pixel poses.
+        music_beats: N arrays of beat times in seconds from the clip start.
+        sigma: Gaussian width of the alignment scores in seconds; tolerance_s: hit tolerance.
+
+    Returns:
+        dict ``beat_align_music``, ``beat_align_motion``, ``beat_coverage``, ``beat_hit_rate``
+        (means) and ``motion_beats_per_clip``.
+    """
+    if len(dances) != len(music_beats):
+        raise ValueError(f"beat_scores: {len(dances)} dances but {len(music_beats)} beat lists")
+    per_clip = {"beat_align_music": [], "beat_align_motion": [], "beat_coverage": [], "beat_hit_rate": []}
+    counts = []
+    for dance, music in zip(dances, music_beats):
+        motion = kinematic_beats(dance, fps=fps)
+        counts.append(len(motion))
+        per_clip["beat_align_music"].append(beat_align_score_music(music, motion, sigma))
+        per_clip["beat_align_motion"].append(beat_align_score_motion(music, motion, sigma))
+        per_clip["beat_coverage"].append(beat_coverage(music, motion))
+        per_clip["beat_hit_rate"].append(beat_hit_rate(music, motion, tolerance_s))
+    scores = {name: _nanmean(values) for name, values in per_clip.items()}
+    scores["motion_beats_per_clip"] = float(np.mean(counts)) if counts else float("nan")
+    return scores
+
+
+def tempo_scores(dances, bpm_true, tolerance=0.05, fps=FPS):
+    """How well each dance's kinematic tempo matches its music's true tempo.
+
+    Tempo error allows a factor 2 or 1/2 (:func:`metrics.beats.tempo_error`). A dance without a
+    tempo (static, or too short) counts as a miss and is left out of the median.
+
+    Shape: dances ``(N, T, 18, 2)`` pixels, bpm_true ``(N,)`` -> dict ``tempo_within_5pct``
+    (fraction of clips within ``tolerance``) and ``tempo_median_error`` (relative; NaN if no
+    dance has a tempo).
+    """
+    estimates = np.array([kinematic_tempo(dance, fps=fps) for dance in dances])
+    errors = tempo_error(estimates, as_array(bpm_true).reshape(-1))
+    errors = np.atleast_1d(errors)
+    finite = errors[np.isfinite(errors)]
+    return {
+        "tempo_within_5pct": float(np.mean(np.isfinite(errors) & (errors <= tolerance))) if len(errors) else float("nan"),
+        "tempo_median_error": float(np.median(finite)) if finite.size else float("nan"),
+    }
+
+
+def retrieval_accuracy(similarity, num_distractors, rng):
+    """Top-1 accuracy of finding each dance's own music among random distractor music clips.
+
+    For dance i the candidates are music i and ``num_distractors`` music clips drawn without
+    replacement from the others (``min(num_distractors, N - 1)``); it scores 1 when its own
+    music is strictly the most similar, ``1/k`` when it ties with k-1 distractors for the top,
+    else 0. Chance level is ``1 / (1 + num_distractors)``.
+
+    Args:
+        similarity: ``similarity[i, j]`` between dance i and music j, ``(N, N)`` with N >= 2.
+        rng: numpy Generator drawing the distractors.
+
+    Returns:
+        float in [0, 1], the mean over dances.
+    """
+    similarity = as_array(similarity)
+    n = len(similarity)
+    if similarity.shape != (n, n) or n < 2:
+        raise ValueError(f"similarity: expected (N, N) with N >= 2, got {similarity.shape}")
+    k = min(num_distractors, n - 1)
+    hits = []
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        distractors = similarity[i, rng.choice(others, size=k, replace=False)]
+        own = similarity[i, i]
+        hits.append(0.0 if np.any(distractors > own) else 1.0 / (1 + np.sum(distractors == own)))
+    return float(np.mean(hits))
+
+
+def genre_accuracy(logits, labels):
+    """Fraction of clips whose arg-max class is their label; labels < 0 (unknown) are skipped.
+
+    Shape: ``(N, C)``, ``(N,)`` ints -> float; NaN if no clip has a known label.
+    """
+    logits, labels = as_array(logits), np.asarray(labels).reshape(-1)
+    known = labels >= 0
+    if not np.any(known):
+        return float("nan")
+    return float(np.mean(np.argmax(logits[known], axis=1) == labels[known]))
+
+
+def standardize(features, reference):
+    """Scale features by the per-dimension mean and standard deviation of ``reference``.
+
+    Dimensions constant in the reference are only centred. Shape: ``(N, D)``, ``(M, D)`` -> ``(N, D)``.
+    """
+    features, reference = as_array(features), as_array(reference)
+    std = reference.std(axis=0)
+    return (features - reference.mean(axis=0)) / np.where(std > 0, std, 1.0)
