@@ -19,7 +19,8 @@ writes per song ``<name>`` (the file's stem)::
 
     DIR/<name>.npy                     poses, (ceil(seconds * 10), 18, 2) pixels
     DIR/<name>_json/<name>_000000000000_keypoints.json ...   OpenPose JSON per frame
-    DIR/<name>.wav                     the decoded song, 16 kHz int16 (what was danced)
+    DIR/<name>.wav                     the decoded song, 16 kHz int16, as danced (the last
+                                       partial 0.1 s frame padded with silence)
     DIR/<name>.mp4, DIR/<name>.gif     with --video, --gif
     DIR/<name>/frames/, DIR/<name>/<name>.wav   with --frames (for Demo/frame2vid.sh)
 
@@ -40,7 +41,7 @@ import numpy as np
 import torch
 
 from config import demo_parser
-from dataset.audio import AudioError, load_audio, write_wav
+from dataset.audio import AudioError, frame_audio, load_audio, write_wav
 from dataset.dance_dataset import DanceDataset, DatasetFormatError
 from dataset.format import FPS, SAMPLE_RATE
 from dataset.skeleton import NUM_JOINTS, denormalize
@@ -111,9 +112,11 @@ def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=
 def dance_songs(generator, args):
     """Every ``--audio`` song -> poses, OpenPose JSON, WAV (+ frames, MP4, GIF) in ``--output``."""
     songs = [(name, path, load_audio(path)) for name, path in zip(unique_names(args.audio), args.audio)]
-    for name, path, samples in songs:
+    for name, path, decoded in songs:
         start = time.perf_counter()
-        poses = dance_song(generator, samples, seed=args.seed)
+        poses = dance_song(generator, decoded, seed=args.seed)
+        # The music as danced: the last partial frame zero-padded, so the MP4 keeps all T frames.
+        samples = frame_audio(decoded).ravel()
         np.save(os.path.join(args.output, f"{name}.npy"), poses)
         write_openpose_json(poses, os.path.join(args.output, f"{name}_json"), name)
         wav = write_wav(os.path.join(args.output, f"{name}.wav"), samples)
@@ -122,7 +125,7 @@ def dance_songs(generator, args):
             frames_dir = os.path.join(args.output, name, "frames")
             write_wav(os.path.join(args.output, name, f"{name}.wav"), samples)
         write_outputs(args.output, name, poses, wav, None, args, frames_dir)
-        print(f"{path}: {samples.size / SAMPLE_RATE:.1f} s -> {len(poses)} frames "
+        print(f"{path}: {decoded.size / SAMPLE_RATE:.2f} s -> {len(poses)} frames "
               f"-> {os.path.join(args.output, name)}.* ({time.perf_counter() - start:.1f} s)")
 
 

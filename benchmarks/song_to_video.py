@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataset.audio import load_audio, write_wav  # noqa: E402
+from dataset.audio import frame_audio, load_audio, write_wav  # noqa: E402
 from model.compat import load_generator  # noqa: E402
 from model.generator import Generator  # noqa: E402
 from render import probe_mp4, render_frames, write_mp4  # noqa: E402
@@ -113,7 +113,7 @@ def main(argv=None):
         start = time.perf_counter()
         np.save(os.path.join(out, "song.npy"), poses)
         write_openpose_json(poses, os.path.join(out, "song_json"), "song")
-        wav = write_wav(os.path.join(out, "song.wav"), samples)
+        wav = write_wav(os.path.join(out, "song.wav"), frame_audio(samples).ravel())
         times["write npy/json/wav"] = time.perf_counter() - start
 
         drawing = [0.0]

@@ -128,10 +128,11 @@ def test_song_openpose_json_per_frame(song_run):
     np.testing.assert_array_equal(keypoints[:, 2], 1)
 
 
-def test_song_wav_is_the_decoded_music(song_run, files):
+def test_song_wav_is_the_decoded_music_as_danced(song_run, files):
     written, rate = sf.read(song_run / "song.wav", dtype="int16")
     assert rate == SAMPLE_RATE
-    np.testing.assert_array_equal(written, np.rint(load_audio(files["song"])).astype(np.int16))
+    danced = frame_audio(load_audio(files["song"])).ravel()  # 23 s: nothing to pad
+    np.testing.assert_array_equal(written, np.rint(danced).astype(np.int16))
 
 
 def test_song_mp4_has_a_frame_per_pose_and_the_music(song_run):
@@ -188,18 +189,21 @@ def test_no_jump_at_the_window_joins(files, song_run):
     assert cut_motion[cut_starts[1:] - 1].max() > within.max()
 
 
-def test_seed_reproduces_the_dance_and_short_songs_are_cropped(files, tmp_path):
+def test_seed_reproduces_the_dance_and_short_songs_keep_every_frame(files, tmp_path):
     runs = {}
-    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+    for name, seed, extra in (("a", 0, ["--video"]), ("b", 0, []), ("c", 1, [])):
         out = tmp_path / name
         assert main(["--model", files["checkpoint"], "--audio", files["short"], "--output", str(out),
-                     "--seed", str(seed), "--device", "cpu"]) == 0
+                     "--seed", str(seed), "--device", "cpu"] + extra) == 0
         runs[name] = np.load(out / "short.npy")
     assert runs["a"].shape == (31, 18, 2)  # 3.05 s: 30 whole frames and a padded partial one
     np.testing.assert_array_equal(runs["a"], runs["b"])
     assert np.abs(runs["a"] - runs["c"]).max() > 1.0  # pixels
     assert len(os.listdir(tmp_path / "a" / "short_json")) == 31
-    assert not (tmp_path / "a" / "short.mp4").exists() and not (tmp_path / "a" / "short").exists()
+    assert sf.info(tmp_path / "a" / "short.wav").frames == 31 * 1600  # the partial frame padded
+    info = probe_mp4(tmp_path / "a" / "short.mp4")
+    assert info["video_frames"] == 31 and abs(info["duration"] - 3.05) <= 0.2
+    assert sorted(os.listdir(tmp_path / "b")) == ["short.npy", "short.wav", "short_json"]
 
 
 # --- test clips, as the original -----------------------------------------------------------------
