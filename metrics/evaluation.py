@@ -10,6 +10,7 @@ import numpy as np
 from dataset.format import FPS
 from metrics.beats import (beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate,
                            kinematic_beats, kinematic_tempo, tempo_error)
+from metrics.fid import fid
 from metrics.inputs import as_array
 
 
@@ -130,6 +131,30 @@ def retrieval_accuracy(similarity, num_distractors, rng):
         own = similarity[i, i]
         hits.append(0.0 if np.any(distractors > own) else 1.0 / (1 + np.sum(distractors == own)))
     return float(np.mean(hits))
+
+
+def fid_in_sample_span(features_a, features_b, eps=1e-6):
+    """:func:`metrics.fid.fid` computed in the span of the samples, for few samples of many features.
+
+    Both Gaussians live in the affine span of the samples (all centred on ``features_b``'s mean),
+    so an orthonormal basis of that span (rank r <= N_a + N_b - 1, from an SVD) maps both sets
+    isometrically and leaves the Frechet distance unchanged; the square root is then of an
+    r x r matrix instead of D x D. Only ``fid``'s eps regularisation of singular covariances acts
+    on r instead of D directions (a difference of the order of ``D * eps``). Falls back to
+    :func:`metrics.fid.fid` when r = D.
+
+    Shape: ``(N_a, D), (N_b, D)`` with N_a, N_b >= 2 -> float >= 0.
+    """
+    features_a, features_b = as_array(features_a), as_array(features_b)
+    origin = features_b.mean(axis=0)
+    centred = np.concatenate([features_a, features_b]) - origin
+    _, singular, basis = np.linalg.svd(centred, full_matrices=False)
+    basis = basis[singular > singular.max(initial=0.0) * 1e-10].T  # (D, r)
+    if basis.shape[1] == 0:
+        return 0.0
+    if basis.shape[1] >= features_a.shape[1]:
+        return fid(features_a, features_b, eps)
+    return fid((features_a - origin) @ basis, (features_b - origin) @ basis, eps)
 
 
 def genre_accuracy(logits, labels):
