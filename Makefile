@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= dataset/synthetic.json
+DEMO ?= demo_out
+# make demo's budget on 2 CPU cores: a short ST-GCN pre-training and a few minutes of GAN training
+DEMO_GCN_EPOCHS ?= 4
+DEMO_TRAIN_MINUTES ?= 6
 
 .PHONY: venv demo corpus test test-all clean
 
@@ -14,10 +18,22 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-corpus: venv
+corpus: $(DATA)
+
+$(DATA): | venv
 	$(PY) -m dataset.synthetic --out $(DATA)
 
+# corpus -> ST-GCN pre-training -> a short GAN run -> videos of a held-out clip and a whole song
 demo: corpus
+	$(PY) pretrain_gcn.py --data $(DATA) --out $(DEMO)/GCN.pth --epochs $(DEMO_GCN_EPOCHS)
+	$(PY) train.py --data $(DATA) --pretrain_GCN $(DEMO)/GCN.pth --out $(DEMO)/run \
+		--max_minutes $(DEMO_TRAIN_MINUTES)
+	$(PY) -m dataset.synthetic_music --out $(DEMO)/song.wav --genre house --seconds 30 --seed 1
+	$(PY) get_demo.py --model $(DEMO)/run/generator_last.pth --data $(DATA) --count 1 --video \
+		--output $(DEMO)/test_clip
+	$(PY) get_demo.py --model $(DEMO)/run/generator_last.pth --audio $(DEMO)/song.wav --video \
+		--output $(DEMO)/song
+	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated) and $(DEMO)/song/song.mp4"
 
 test: venv
 	$(PY) -m pytest -q

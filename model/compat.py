@@ -118,9 +118,21 @@ def load_st_gcn_state(path):
     return _checked(path, state, reference, "ST-GCN"), num_class
 
 
+def generator_args(path):
+    """Constructor arguments of the generator in ``path`` (``{}`` for release checkpoints).
+
+    Project checkpoints record them under ``"generator_args"`` (e.g. ``{"edge_pad": 6}``).
+    """
+    checkpoint = _read(path)
+    args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
+    if not isinstance(args, dict) or set(args) - {"edge_pad"}:
+        raise CheckpointError(f"{path}: unknown generator_args {args!r}")
+    return args
+
+
 def load_generator(path, device="cpu"):
-    """A :class:`Generator` with the weights of ``path``, in eval mode on ``device``."""
-    generator = Generator()
+    """A :class:`Generator` built and loaded from ``path``, in eval mode on ``device``."""
+    generator = Generator(**generator_args(path))
     generator.load_state_dict(load_generator_state(path))
     return generator.to(device).eval()
 

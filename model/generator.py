@@ -23,13 +23,16 @@ class Generator(nn.Module):
         audio: ``(B, T, 1600)`` raw int16-range float audio, batch first.
         noise: ``(B, T, 10)`` or None.
         output: ``(B, T, 36)`` flat poses in (-1, 1), normalised coordinates.
+
+    ``edge_pad``: see :class:`MusicEncoder` (0, the paper's, by default). It adds no parameters.
     """
 
     noise_dim = NOISE_DIM
 
-    def __init__(self):
+    def __init__(self, edge_pad=0):
         super().__init__()
-        self.audio_encoder = MusicEncoder()
+        self.edge_pad = edge_pad
+        self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM)
 
     def sample_noise(self, audio):

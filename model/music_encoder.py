@@ -22,6 +22,7 @@ batch-first gives the same numbers.
 """
 
 from torch import nn
+from torch.nn import functional as F
 
 from dataset.format import SAMPLES_PER_FRAME
 
@@ -64,13 +65,19 @@ class MusicEncoder(nn.Module):
 
     Used by the generator and (as its own copy) by the sequence discriminator.
 
+    ``edge_pad`` (0 in the paper) mirrors that many frame codes onto each end of the sequence
+    before the GRU and crops them after it. With zero initial states, the first frame of the
+    forward direction and the last of the backward one otherwise see no context, and a trained
+    generator turns those two frames into a glitch; the mirrored frames give them context.
+
     Shape:
-        input: ``(B, T, 1600)`` raw int16-range audio, batch first, any ``T``.
+        input: ``(B, T, 1600)`` raw int16-range audio, batch first, any ``T`` (``T > edge_pad``).
         output: ``(B, T, 256)``.
     """
 
-    def __init__(self, hidden=256):
+    def __init__(self, hidden=256, edge_pad=0):
         super().__init__()
+        self.edge_pad = edge_pad
         self.encoder = FrameEncoder()
         self.rnn = nn.GRU(CODE_DIM, hidden, num_layers=2, bidirectional=True, batch_first=True)
         self.fc = nn.Linear(2 * hidden, CODE_DIM)
@@ -81,5 +88,10 @@ class MusicEncoder(nn.Module):
             raise ValueError(f"audio frames must hold {SAMPLES_PER_FRAME} samples, got shape "
                              f"{tuple(audio.shape)}")
         codes = self.encoder(audio.reshape(batch * frames, samples)).view(batch, frames, -1)
+        if self.edge_pad:
+            pad = self.edge_pad
+            codes = F.pad(codes.transpose(1, 2), (pad, pad), mode="reflect").transpose(1, 2)
         out, _ = self.rnn(codes)
+        if self.edge_pad:
+            out = out[:, self.edge_pad:self.edge_pad + frames]
         return self.fc(out)

@@ -218,3 +218,30 @@ def test_gradient_penalty_of_linear_critic_is_closed_form(norm):
 def test_gradient_penalty_runs_on_sequence_discriminator(nets):
     penalty = gradient_penalty(nets["sequence"], _pose(2), _pose(2), _audio(2))
     assert penalty.dim() == 0 and torch.isfinite(penalty)
+
+
+def test_edge_pad_keeps_shapes_and_parameters_and_changes_only_the_context():
+    torch.manual_seed(0)
+    plain, padded = Generator().eval(), Generator(edge_pad=6).eval()
+    padded.load_state_dict(plain.state_dict())
+    assert count_parameters(padded) == count_parameters(plain)
+    audio = torch.randn(2, 50, 1600) * 3000
+    noise = torch.zeros(2, 50, 10)
+    with torch.no_grad():
+        a, b = plain(audio, noise=noise), padded(audio, noise=noise)
+    assert b.shape == (2, 50, 36)
+    assert not torch.allclose(a, b)  # the GRU saw mirrored context at both ends
+
+
+def test_load_generator_rebuilds_edge_pad_from_checkpoint(tmp_path):
+    from model.compat import load_generator
+
+    torch.manual_seed(1)
+    net = Generator(edge_pad=4)
+    torch.save({"generator": net.state_dict(), "generator_args": {"edge_pad": 4}, "config": {}},
+               tmp_path / "g.pth")
+    loaded = load_generator(tmp_path / "g.pth")
+    assert loaded.edge_pad == 4
+    audio, noise = torch.randn(1, 50, 1600) * 3000, torch.zeros(1, 50, 10)
+    with torch.no_grad():
+        assert torch.equal(loaded(audio, noise=noise), net.eval()(audio, noise=noise))
