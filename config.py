@@ -92,9 +92,13 @@ def pretrain_parser():
     parser.add_argument("--labels", default=None,
                         help="JSON file {video_id: label}; default: genre from the dataset's "
                              "<stem>_meta.json sidecar when present, else the video id")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3,
+                        help="Adam learning rate, cosine-annealed to 0 over the run")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                        help="random per-clip zoom and shift, so the classifier learns motion "
+                             "rather than each video's body size and position")
     return parser
 
 

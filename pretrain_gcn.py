@@ -91,6 +91,22 @@ def build_sets(args):
     return labelled(train_set, train_idx), labelled(test_source, test_idx), classes, source
 
 
+def augment(poses, generator, scale=0.2, shift=0.2):
+    """Random per-clip zoom and shift of normalised poses; missing joints stay missing.
+
+    Each video has its own body size and place in the frame; without this the classifier
+    learns those instead of the motion and does not carry over to unseen videos.
+
+    Shape: ``(B, T, 36)`` -> ``(B, T, 36)``.
+    """
+    joints = poses.view(poses.shape[0], poses.shape[1], -1, 2)
+    missing = (joints == -1).all(dim=-1, keepdim=True)
+    zoom = 1 + scale * (2 * torch.rand(poses.shape[0], 1, 1, 1, generator=generator) - 1)
+    offset = shift * (2 * torch.rand(poses.shape[0], 1, 1, 2, generator=generator) - 1)
+    moved = torch.where(missing, joints, joints * zoom + offset)
+    return moved.reshape(poses.shape)
+
+
 @torch.no_grad()
 def accuracy(net, poses, labels, device, batch_size=64):
     """Top-1 accuracy of ``net`` on ``poses`` (N, T, 36); nan when there is nothing to score."""
@@ -117,6 +133,8 @@ def main(argv=None):
 
     net = STGCN(num_class=len(classes)).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    steps = args.epochs * -(-len(train_y) // args.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     generator = torch.Generator().manual_seed(args.seed)
     start = time.time()
     bar = tqdm(range(args.epochs), desc="ST-GCN", unit="epoch")
@@ -128,11 +146,15 @@ def main(argv=None):
             batch = order[begin:begin + args.batch_size]
             if len(batch) < 2:  # BatchNorm needs more than one clip
                 continue
-            logits = net(train_x[batch].to(device))
+            poses = train_x[batch]
+            if args.augment:
+                poses = augment(poses, generator)
+            logits = net(poses.to(device))
             loss = F.cross_entropy(logits, train_y[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
             total += loss.item() * len(batch)
             seen += len(batch)
         bar.set_postfix(loss="%.4f" % (total / max(seen, 1)))
@@ -145,6 +167,7 @@ def main(argv=None):
         "label_source": source,
         "classes": classes,
         "epochs": args.epochs,
+        "augment": args.augment,
         "seed": args.seed,
         "train_clips": len(train_y),
         "held_out_clips": len(test_y),
