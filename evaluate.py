@@ -66,7 +66,7 @@ import torch
 from config import DEFAULT_GCN, add_data_args, add_device_args
 from dataset.audio import frame_audio, load_audio
 from dataset.dance_dataset import DanceDataset
-from dataset.format import FPS, NOISE_STD, SAMPLE_FRAMES, SAMPLE_RATE
+from dataset.format import FPS, NOISE_STD, SAMPLE_FRAMES
 from dataset.skeleton import NUM_JOINTS, denormalize, missing_mask, normalize
 from metrics.beats import beat_hit_rate, music_beats
 from metrics.diversity import diversity, multimodality
@@ -469,11 +469,12 @@ def main(argv=None):
     if not have_data and args.poses is None:
         raise SystemExit(f"--data {args.data}: no such file (make one with `python -m dataset.synthetic`)")
 
+    beat_source = "librosa" if args.poses else args.music_beats  # a folder's songs have no true beats
     reference = train_set = None
     if have_data:
         held_out = DanceDataset(args.data, split=args.subset, split_rule=args.split)
         train_set = DanceDataset(args.data, split="train", split_rule=args.split)
-        ref_music, reference = dataset_music(held_out, "librosa" if args.poses else args.music_beats)
+        ref_music, reference = dataset_music(held_out, beat_source)
     if args.poses:
         music, dances = folder_music(args.poses)
         where = f"{args.poses}: {len(dances)} windows of 5 s"
@@ -506,8 +507,9 @@ def main(argv=None):
 
     beat_check = beats_against_truth(music)
     print(f"Evaluation on {where}")
-    print(f"music beats: {args.music_beats if not args.poses else 'librosa'} "
-          f"(librosa tracks each whole clip or song); sigma {args.sigma} s, hit tolerance {args.tolerance} s; "
+    beats_from = ("the synthetic sidecar's true beats" if beat_source == "truth"
+                  else "librosa on each whole clip or song, split into 5 s windows")
+    print(f"music beats: {beats_from}; sigma {args.sigma} s, hit tolerance {args.tolerance} s; "
           f"{args.samples} noise draws; retrieval among 1 + {args.distractors}; seed {args.seed}")
     if beat_check is not None:
         print(f"scoring beats vs true beats (+-{beat_check['tolerance_s']} s): recall {beat_check['recall']:.3f}, "
@@ -521,7 +523,7 @@ def main(argv=None):
             "videos": held_out.video_ids if have_data and not args.poses else None,
             "clips": music.names, "gcn": args.gcn if st_gcn is not None else None, "gcn_classes": classes,
             "embedding": args.embedding if embedding is not None else None,
-            "settings": {"music_beats": args.music_beats, "sigma_s": args.sigma, "tolerance_s": args.tolerance,
+            "settings": {"music_beats": beat_source, "sigma_s": args.sigma, "tolerance_s": args.tolerance,
                          "samples": args.samples, "distractors": args.distractors, "seed": args.seed},
             "beats_vs_truth": beat_check,
             "results": results,
