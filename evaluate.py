@@ -73,7 +73,7 @@ from metrics.diversity import diversity, multimodality
 from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, retrieval_accuracy,
                                 standardize, tempo_scores, window_beats)
 from metrics.fid import kinetic_features
-from model.compat import load_generator, load_st_gcn
+from model.compat import generator_args, load_generator, load_st_gcn
 from model.generator import Generator
 from runtime import atomic_path, resolve_device, set_threads
 from train_embedding import DEFAULT_EMBEDDING, load_or_train
@@ -490,7 +490,9 @@ def main(argv=None):
     untrained = None
     if not args.poses:
         torch.manual_seed(args.seed)
-        untrained = generate(Generator().to(device).eval(), music.audio, args.samples, args.seed, device)
+        # same architecture as the evaluated model (e.g. its edge_pad), fresh weights
+        built = generator_args(args.model) if args.model else {}
+        untrained = generate(Generator(**built).to(device).eval(), music.audio, args.samples, args.seed, device)
     rows = {}
     if args.model:
         rows["model"] = Row(*_generated(load_generator(args.model, device), music, args, device))

@@ -113,19 +113,25 @@ def joint_speed(poses, fps=FPS, sigma=1.0, normalized=False):
     return gaussian_filter1d(mean_speed, sigma, mode="nearest") if sigma > 0 else mean_speed
 
 
+ROBUST_PEAK_PERCENTILE = 90
+
+
 def kinematic_beats(poses, fps=FPS, sigma=1.0, prominence=0.1, still_speed=1.0, normalized=False):
     """Kinematic beat times: local minima of the smoothed mean joint speed.
 
     A frame is a beat if it is a strict local minimum (plateaus count once, at their middle) of
-    :func:`joint_speed` whose prominence is at least ``prominence`` times the range (max - min)
-    of the speed curve; this drops ripples in a curve that is otherwise flat. A dancer whose
+    :func:`joint_speed` whose prominence is at least ``prominence`` times the range of the speed
+    curve; this drops ripples in a curve that is otherwise flat. The range is taken from the
+    minimum to the 90th percentile, so that one glitched frame (a spike a few frames wide after
+    smoothing) cannot raise the bar above every real minimum. A dancer whose
     smoothed speed never varies by more than ``still_speed`` px/s is standing still and has no
     beats. The first and last frames are never beats (a minimum there cannot be told from one
     beyond the clip).
 
     Args:
         poses, fps, sigma, normalized: as in :func:`joint_speed`.
-        prominence: minimum prominence of a minimum, as a fraction of the speed range.
+        prominence: minimum prominence of a minimum, as a fraction of the speed range
+            (90th percentile - minimum).
         still_speed: speed range in px/s below which the clip has no beats.
 
     Shape: ``(T, 18, 2)`` or ``(T, 36)`` -> ``(B,)`` beat times in seconds (frame index / fps).
@@ -133,7 +139,7 @@ def kinematic_beats(poses, fps=FPS, sigma=1.0, prominence=0.1, still_speed=1.0, 
     speed = joint_speed(poses, fps, sigma, normalized)
     if not np.all(np.isfinite(speed)):
         return np.zeros(0)
-    speed_range = speed.max() - speed.min()
+    speed_range = np.percentile(speed, ROBUST_PEAK_PERCENTILE) - speed.min()
     if speed_range < still_speed:
         return np.zeros(0)
     frames, _ = find_peaks(-speed, prominence=prominence * speed_range)

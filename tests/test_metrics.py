@@ -233,3 +233,18 @@ def test_multimodality_by_hand():
     ])
     assert multimodality(features) == pytest.approx(2.5)
     assert multimodality(np.ones((3, 4, 2))) == 0.0
+
+
+def test_kinematic_beats_survive_one_glitched_frame():
+    fps, bpm = 10, 100
+    t = np.arange(100) / fps
+    phase = 2 * np.pi * t * bpm / 60
+    poses = np.zeros((100, 18, 2)) + 300.0
+    poses[:, :, 0] += 40 * np.cos(phase)[:, None]
+    clean = kinematic_beats(poses, fps)
+    glitched = poses.copy()
+    glitched[0] += 600.0  # one boundary frame thrown across the canvas
+    found = kinematic_beats(glitched, fps)
+    assert len(clean) >= 12
+    assert len(found) >= len(clean) - 1
+    assert np.all(np.min(np.abs(found[:, None] - clean[None, :]), axis=1) <= 0.1)
