@@ -10,6 +10,23 @@ import argparse
 DEFAULT_DATA = "dataset/synthetic.json"
 DEFAULT_GCN = "./pretrain_model/GCN.pth"
 
+# Speed-ups of the training loop (train.py), by name; none changes the maths.
+SPEEDUPS = {
+    "skip_unused_grads": "the generator step freezes the discriminators' weights, so no weight "
+                         "gradient that no optimiser uses is computed and the sequence "
+                         "discriminator's music path runs without autograd there; with --gap > 1 "
+                         "the generator's forward runs without autograd when it takes no step",
+    "share_music_code": "the sequence discriminator's music code (its music path has no dropout and "
+                        "its BatchNorms see the same batch each time) is computed once per "
+                        "discriminator step for the real, fake and gradient-penalty passes and "
+                        "once per generator step for the fake and real passes; gradients sum "
+                        "through it and the BatchNorm running statistics get every pass's update",
+    "cudnn_benchmark": "CUDA only: let cuDNN pick the fastest convolution algorithms",
+    "release_memory": "glibc: blocks of 1 MiB or more are mapped on their own and returned to "
+                      "the system when freed, so resident memory follows what is in use "
+                      "(lower peak RSS on CPU)",
+}
+
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Show defaults and keep the description's line breaks."""
@@ -79,6 +96,27 @@ def train_parser():
     short.add_argument("--max_minutes", type=float, default=0.0,
                        help="stop after this many minutes of training (0 = no limit)")
     short.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes")
+    resume = parser.add_argument_group("checkpoints and resuming")
+    resume.add_argument("--resume", default=None, metavar="CKPT",
+                        help="continue a run exactly (networks, optimisers, epoch/step, random "
+                             "states, batch order) from a generator_XXXX.pth / generator_last.pth "
+                             "(its discriminator_ twin is read from beside it), or 'auto': the "
+                             "latest checkpoint in --out, starting afresh when there is none")
+    resume.add_argument("--save_every_steps", type=int, default=500,
+                        help="also write generator_last.pth / discriminator_last.pth every this "
+                             "many iterations, so an interrupted run loses little (0 = only at "
+                             "epoch checkpoints and at the end)")
+    speed = parser.add_argument_group(
+        "speed (same maths: every speed-up keeps the paper's loss values up to float round-off)")
+    speed.add_argument("--optimize", action=argparse.BooleanOptionalAction, default=True,
+                       help="use the speed-ups; --no-optimize runs the paper's loop as written")
+    speed.add_argument("--no_speedup", action="append", default=[], metavar="NAME",
+                       choices=SPEEDUPS,
+                       help="turn one speed-up off (repeatable): " + "; ".join(
+                           "%s: %s" % item for item in SPEEDUPS.items()))
+    speed.add_argument("--amp", default="fp32", choices=("fp32", "bf16"),
+                       help="precision of the forward passes: bf16 autocasts them "
+                            "(torch.autocast, CPU or CUDA); losses and weights stay float32")
     return parser
 
 
@@ -96,9 +134,6 @@ def pretrain_parser():
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3,
                         help="Adam learning rate, cosine-annealed to 0 over the run")
-    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                        help="random per-clip zoom and shift, so the classifier learns motion "
-                             "rather than each video's body size and position")
     return parser
 
 

@@ -1,6 +1,8 @@
 """Small runtime helpers shared by the scripts: device choice, seeding, atomic file writes."""
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import random
 import tempfile
@@ -54,3 +56,80 @@ def atomic_torch_save(obj, path):
     """``torch.save`` through a temporary file and a rename."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def atomic_torch_save_all(items):
+    """``torch.save`` each ``(obj, path)`` of ``items`` to a temporary file, then rename them all.
+
+    Every file is complete before the first rename, so a kill leaves each path holding either its
+    previous file or its new one (never a partial one), and only the few microseconds between the
+    renames can leave a mix of old and new files.
+    """
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_path(path)) for _, path in items]
+        for (obj, _), tmp in zip(items, temps):
+            torch.save(obj, tmp)
+
+
+def rng_state():
+    """This process's random states (torch CPU and CUDA, numpy, Python) as tensors and plain types.
+
+    Plain, so that a checkpoint holding it loads with ``torch.load(weights_only=True)``.
+    """
+    np_state = np.random.get_state(legacy=False)
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+                  "pos": np_state["state"]["pos"], "has_gauss": np_state["has_gauss"],
+                  "gauss": np_state["gauss"]},
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+    }
+
+
+def set_rng_state(state):
+    """Restore the states saved by :func:`rng_state` (CUDA's only when the device count matches)."""
+    torch.set_rng_state(state["torch"])
+    if torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    saved = state["numpy"]
+    np.random.set_state({"bit_generator": "MT19937",
+                         "state": {"key": saved["key"].numpy().astype(np.uint32), "pos": saved["pos"]},
+                         "has_gauss": saved["has_gauss"], "gauss": saved["gauss"]})
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def init_distributed(device_name):
+    """``(rank, world_size, device)``, joining the process group when launched by ``torchrun``.
+
+    ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; without them (or with a world
+    of one) this is a single process on ``resolve_device(device_name)``. Processes use NCCL on
+    CUDA (one GPU each, by local rank) and gloo on CPU.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(device_name)
+    if world_size == 1:
+        return 0, 1, device
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world_size, device
+
+
+def release_freed_memory(threshold=1 << 20):
+    """Have glibc's malloc map blocks of ``threshold`` bytes or more on their own and unmap them
+    when freed; returns whether it could (False off glibc).
+
+    By default glibc raises its mapping threshold as large blocks are freed and then keeps freed
+    activations in its heap, so a process's resident memory stays near the sum of every phase's
+    peak; with a fixed threshold it follows the memory actually in use (for a few page faults).
+    """
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    m_mmap_threshold = -3  # <malloc.h>
+    return bool(libc.mallopt(m_mmap_threshold, threshold))

@@ -6,12 +6,25 @@ Per iteration, on a batch of (music, dance) pairs:
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
   4. generator step (every ``--gap`` iterations):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
-The ST-GCN of the perceptual loss is frozen. Defaults are the paper's (see config.py).
+The ST-GCN of the perceptual loss is frozen. Defaults are the paper's (see config.py); the
+speed-ups (config.SPEEDUPS, ``--no-optimize`` for the loop as written) keep its maths.
 
     python pretrain_gcn.py --data dataset/synthetic.json
     python train.py --data dataset/synthetic.json --out log/run1
+    python train.py --data dataset/synthetic.json --out log/run1 --resume auto
+    torchrun --nproc_per_node=4 train.py --data dataset/synthetic.json --out log/run1
+
+Under ``torchrun`` every process trains on its own shard of each epoch with ``--batch_size``
+samples per step (the global batch is ``batch_size * world_size``), gradients are averaged by
+DistributedDataParallel, and only rank 0 writes logs and checkpoints. BatchNorm statistics stay
+per process (no SyncBatchNorm): each process normalises its own batch, as a single process
+would, and the checkpoints hold rank 0's running statistics.
 """
 
+import contextlib
+import functools
+import glob
+import hashlib
 import logging
 import math
 import os
@@ -19,59 +32,90 @@ import sys
 import time
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from tensorboardX import SummaryWriter
-from torch.utils.data import DataLoader
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from config import train_parser
+from config import SPEEDUPS, train_parser
 from dataset.dance_dataset import DanceDataset
-from model.compat import load_st_gcn
+from model.compat import CheckpointError, load_st_gcn
 from model.generator import Generator
 from model.local_discriminator import LocalDiscriminator
 from model.losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss
 from model.sequence_discriminator import SequenceDiscriminator
-from runtime import atomic_torch_save, resolve_device, seed_everything, set_threads
+from runtime import (atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
+                     seed_everything, set_rng_state, set_threads)
 
 CHECKPOINT_FORMAT = "dance-synth/1"
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")
+PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
+NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
+# Checkpoint entries: generator_*.pth holds the generator, discriminator_*.pth the two others.
+GENERATOR_ENTRIES = {"generator": "generator", "optimizer": "generator"}
+DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
+                         "sequence_discriminator": "sequence_discriminator",
+                         "optimizer_local": "local_discriminator",
+                         "optimizer_seq": "sequence_discriminator"}
 
 log = logging.getLogger("train")
 
 
-def load_frozen_st_gcn(path, device):
-    """The pre-trained ST-GCN, frozen in eval mode; a clear error that says how to make it."""
-    if not os.path.exists(path):
-        raise SystemExit("error: no pre-trained ST-GCN at %s (the pose perceptual loss needs it).\n"
-                         "Make it first:\n    python pretrain_gcn.py --data <dataset file> --out %s"
-                         % (path, path))
-    return load_st_gcn(path, device)
+# ----------------------------------------------------------------------------- speed and precision
+
+def enabled_speedups(args):
+    """Names of the speed-ups (config.SPEEDUPS) this run uses."""
+    return frozenset(SPEEDUPS) - set(args.no_speedup) if args.optimize else frozenset()
 
 
-def save_checkpoints(out, tag, nets, optimizers, epoch, step, args):
-    """Write ``generator_<tag>.pth`` and ``discriminator_<tag>.pth`` atomically.
+def autocast(device, amp):
+    """Autocast context for the forward passes: bf16 when ``amp == "bf16"``, else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
 
-    Each holds its networks' and optimizers' states, the epoch and step, the full config and the
-    RNG state, so a run can be rebuilt and continued from them.
-    """
-    common = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": vars(args),
-              "rng": {"torch": torch.get_rng_state(),
-                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
-    atomic_torch_save({**common, "generator": nets["generator"].state_dict(),
-                       "optimizer": optimizers["generator"].state_dict()},
-                      os.path.join(out, "generator_%s.pth" % tag))
-    atomic_torch_save({**common,
-                       "local_discriminator": nets["local_discriminator"].state_dict(),
-                       "sequence_discriminator": nets["sequence_discriminator"].state_dict(),
-                       "optimizer_local": optimizers["local_discriminator"].state_dict(),
-                       "optimizer_seq": optimizers["sequence_discriminator"].state_dict()},
-                      os.path.join(out, "discriminator_%s.pth" % tag))
 
+def configure_process(device, speedups):
+    """Process-wide settings of the speed-ups (cuDNN autotuning, glibc memory release)."""
+    torch.backends.cudnn.benchmark = "cudnn_benchmark" in speedups and device.type == "cuda"
+    if "release_memory" in speedups:
+        release_freed_memory()
+
+
+def unwrap(net):
+    """The module inside a DistributedDataParallel wrapper (or ``net`` itself)."""
+    return net.module if isinstance(net, DistributedDataParallel) else net
+
+
+@contextlib.contextmanager
+def frozen(modules, enabled=True):
+    """Inside the block the parameters of ``modules`` do not require grad (when ``enabled``)."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad] if enabled else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _untimed(_phase):
+    return contextlib.nullcontext()
+
+
+# ----------------------------------------------------------------------------- losses
 
 def bce(prob, target):
-    """Binary cross-entropy of sigmoid outputs against a constant target (1 real, 0 fake)."""
-    return F.binary_cross_entropy(prob, torch.full_like(prob, target))
+    """Binary cross-entropy of sigmoid outputs against a constant target (1 real, 0 fake).
+
+    Computed in float32 outside autocast (autocast refuses BCE on probabilities).
+    """
+    with torch.autocast(prob.device.type, enabled=False):
+        prob = prob.float()
+        return F.binary_cross_entropy(prob, torch.full_like(prob, target))
 
 
 def local_discriminator_loss(D_local, real, fake):
@@ -79,65 +123,129 @@ def local_discriminator_loss(D_local, real, fake):
     return 0.5 * (bce(D_local(real), 1.0) + bce(D_local(fake), 0.0))
 
 
-def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp):
-    """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP)."""
-    prob_real, _ = D_seq(real, music)
-    prob_fake, _ = D_seq(fake, music)
-    gp = gradient_penalty(D_seq, real, fake, music)
+def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None):
+    """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
+
+    With ``music_code`` (from :func:`shared_music_code`) the three passes use it instead of
+    encoding ``music`` each time.
+    """
+    if music_code is None:
+        critic, audio = D_seq, music
+    else:
+        critic, audio = functools.partial(D_seq, music_code=music_code), None
+    prob_real, _ = critic(real, audio)
+    prob_fake, _ = critic(fake, audio)
+    gp = gradient_penalty(critic, real, fake, audio)
     return 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0)) + lambda_gp * gp, gp
 
 
-def generator_loss(nets, st_gcn, real, fake, music, args):
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``.
+    ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes.
     Returns ``(total, {term name: tensor})``.
     """
-    D_local, D_seq = nets["local_discriminator"], nets["sequence_discriminator"]
-    prob_fake, feats_fake = D_seq(fake, music)
+    D_local, D_seq = unwrap(nets["local_discriminator"]), unwrap(nets["sequence_discriminator"])
+    condition = {"audio": music} if music_code is None else {"music_code": music_code}
+    prob_fake, feats_fake = D_seq(fake, **condition)
     with torch.no_grad():
-        _, feats_real = D_seq(real, music)
+        _, feats_real = D_seq(real, **condition)
     terms = {
         "g_local_adv": bce(D_local(fake), 1.0),
         "g_seq_adv": bce(prob_fake, 1.0),
-        "feature_matching": feature_matching_loss(feats_fake, feats_real),
+        "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
         "l1": F.l1_loss(fake, real),
-        "perceptual": pose_perceptual_loss(st_gcn, fake, real),
+        "perceptual": pose_perceptual_loss(st_gcn, fake, real).float(),
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
     return total, terms
 
 
-def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=True):
+def shared_music_code(D_seq, music, passes):
+    """``D_seq``'s music code for ``passes`` passes over the batch ``music``, computed once.
+
+    In train mode the music path (conv stack with BatchNorm, BiGRU, attention pooling) has no
+    dropout and its BatchNorms see this same batch on every pass, so each pass would compute
+    exactly this code; autograd sums the passes' gradients through it. The BatchNorm running
+    statistics are then updated ``passes - 1`` more times from the same inputs, as the separate
+    passes would have done. Shape: ``(B, T, 1600)`` -> ``(B, 1, 256)``.
+    """
+    path = [D_seq.music_encoder, D_seq.attention]
+    if any(isinstance(m, nn.RNNBase) and m.dropout or "Dropout" in type(m).__name__
+           for part in path for m in part.modules()):
+        raise ValueError("the sequence discriminator's music path has dropout: its passes differ, "
+                         "so the music code cannot be shared (--no_speedup share_music_code)")
+    inputs = []
+    hooks = [m.register_forward_hook(lambda module, args, _out: inputs.append((module, args[0])))
+             for m in D_seq.music_encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    try:
+        code = D_seq.encode_music(music)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if D_seq.training:
+        with torch.no_grad():
+            for batchnorm, x in inputs:
+                for _ in range(passes - 1):
+                    batchnorm(x)
+    return code
+
+
+# ----------------------------------------------------------------------------- one iteration
+
+def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=True, timer=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
+
+    ``nets`` may hold DistributedDataParallel wrappers; the discriminator steps train through
+    them, the generator step reads the discriminators unwrapped (their gradients are not used).
+    ``timer(phase)`` (optional) returns a context manager timing each of :data:`PHASES`.
 
     Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses.
     Returns ``{term name: float}`` for every loss computed.
     """
-    G, D_local, D_seq = nets["generator"], nets["local_discriminator"], nets["sequence_discriminator"]
-    fake = G(music)
+    speedups, phase = enabled_speedups(args), timer or _untimed
+    skip_grads, share = "skip_unused_grads" in speedups, "share_music_code" in speedups
+    cast = functools.partial(autocast, music.device, args.amp)
+    G, D_local, D_seq = (nets[name] for name in NETWORKS)
 
-    d_local = local_discriminator_loss(D_local, real, fake.detach())
-    optimizers["local_discriminator"].zero_grad(set_to_none=True)
-    d_local.backward()
-    optimizers["local_discriminator"].step()
+    with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
+        fake = G(music).float()
 
-    d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music, args.lambda_gp)
-    optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
-    d_seq.backward()
-    optimizers["sequence_discriminator"].step()
+    with phase("local_d"):
+        with cast():
+            d_local = local_discriminator_loss(D_local, real, fake.detach())
+        optimizers["local_discriminator"].zero_grad(set_to_none=True)
+        d_local.backward()
+        optimizers["local_discriminator"].step()
+
+    with phase("sequence_d"):
+        with cast():
+            code = shared_music_code(unwrap(D_seq), music, passes=3) if share else None
+            d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
+                                                    args.lambda_gp, music_code=code)
+        optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
+        d_seq.backward()
+        optimizers["sequence_discriminator"].step()
 
     values = {"d_local": d_local.item(), "d_seq": d_seq.item(), "gradient_penalty": gp.item()}
     if update_generator:
-        g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args)
-        optimizers["generator"].zero_grad(set_to_none=True)
-        g_total.backward()
-        optimizers["generator"].step()
+        with phase("generator"):
+            with cast(), torch.set_grad_enabled(not skip_grads):
+                code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
+            with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
+                g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
+                                                music_code=code)
+            optimizers["generator"].zero_grad(set_to_none=True)
+            g_total.backward()
+            optimizers["generator"].step()
         values["g_total"] = g_total.item()
         values.update({name: term.item() for name, term in terms.items()})
     return values
 
+
+# ----------------------------------------------------------------------------- networks, optimisers
 
 def build_networks(device):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``."""
@@ -159,40 +267,226 @@ def build_optimizers(nets, args):
     }
 
 
+def load_frozen_st_gcn(path, device):
+    """The pre-trained ST-GCN, frozen in eval mode; a clear error that says how to make it."""
+    if not os.path.exists(path):
+        raise SystemExit("error: no pre-trained ST-GCN at %s (the pose perceptual loss needs it).\n"
+                         "Make it first:\n    python pretrain_gcn.py --data <dataset file> --out %s"
+                         % (path, path))
+    return load_st_gcn(path, device)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def save_checkpoints(out, tag, nets, optimizers, epoch, step, args, batch=None, rng=None):
+    """Write ``generator_<tag>.pth`` and ``discriminator_<tag>.pth`` (atomically, as a pair).
+
+    Each holds its networks' (unwrapped) and optimizers' states, the progress (``epoch`` in
+    progress, ``batch``: its batches done, None = all; ``step``: iterations done), the full
+    config and every process's random state (``rng``: a list by rank, default this process's),
+    so the run can be rebuilt and continued exactly (``--resume``).
+    """
+    common = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "batch": batch, "step": step,
+              "config": vars(args), "rng": rng if rng is not None else [rng_state()]}
+
+    def entries(names):
+        return {key: (optimizers[net] if key.startswith("optimizer") else unwrap(nets[net]))
+                .state_dict() for key, net in names.items()}
+
+    atomic_torch_save_all([
+        ({**common, **entries(GENERATOR_ENTRIES)}, os.path.join(out, "generator_%s.pth" % tag)),
+        ({**common, **entries(DISCRIMINATOR_ENTRIES)},
+         os.path.join(out, "discriminator_%s.pth" % tag)),
+    ])
+
+
+def read_training_checkpoint(path, entries):
+    """A training checkpoint written by :func:`save_checkpoints`, with the given state entries.
+
+    Raises :class:`CheckpointError` naming the file when it is missing, unreadable, or not such
+    a checkpoint (a release-format state dict, another network's file, another format).
+    """
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError("%s: no such file" % path) from None
+    except Exception as exc:  # torch raises many types for foreign or corrupt files
+        raise CheckpointError("%s: not a readable torch checkpoint (%s: %s)"
+                              % (path, type(exc).__name__, exc)) from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError("%s: not a training checkpoint of this project (format %r, "
+                              "expected %r); a release generator can be read by get_demo.py but "
+                              "cannot be resumed" % (path, found, CHECKPOINT_FORMAT))
+    missing = [key for key in (*entries, "epoch", "step", "rng", "config") if key not in ckpt]
+    if missing:
+        raise CheckpointError("%s: training checkpoint without %s" % (path, ", ".join(missing)))
+    return ckpt
+
+
+def checkpoint_pair(path):
+    """``(generator file, discriminator file)`` for a path to either of the twins."""
+    folder, name = os.path.split(path)
+    for first, second in (("generator_", "discriminator_"), ("discriminator_", "generator_")):
+        if name.startswith(first):
+            twin = os.path.join(folder, second + name[len(first):])
+            return (path, twin) if first == "generator_" else (twin, path)
+    raise CheckpointError("%s: expected a generator_XXXX.pth or discriminator_XXXX.pth file" % path)
+
+
+def latest_checkpoint(out):
+    """The generator file of the latest complete checkpoint pair in ``out`` (most steps), or None.
+
+    Pairs whose twins disagree (a kill between the two renames) are skipped.
+    """
+    best, best_step = None, -1
+    for path in glob.glob(os.path.join(out, "generator_*.pth")):
+        try:
+            steps = [torch.load(p, map_location="cpu", weights_only=True, mmap=True)["step"]
+                     for p in checkpoint_pair(path)]
+        except Exception:  # unreadable or missing twin: not a candidate
+            continue
+        if steps[0] == steps[1] and steps[0] > best_step:
+            best, best_step = path, steps[0]
+    return best
+
+
+def load_training_state(path, nets, optimizers):
+    """Restore networks and optimisers from the checkpoint pair of ``path``.
+
+    Returns the generator file's dict (progress, config, rng). Raises :class:`CheckpointError`
+    naming the file and the cause when a state does not fit (another network, another size).
+    """
+    gen_path, disc_path = checkpoint_pair(path)
+    gen = read_training_checkpoint(gen_path, GENERATOR_ENTRIES)
+    disc = read_training_checkpoint(disc_path, DISCRIMINATOR_ENTRIES)
+    if (gen["step"], gen["epoch"]) != (disc["step"], disc["epoch"]):
+        raise CheckpointError("%s (step %s) and %s (step %s) are not one checkpoint"
+                              % (gen_path, gen["step"], disc_path, disc["step"]))
+    for ckpt, file, entries in ((gen, gen_path, GENERATOR_ENTRIES),
+                                (disc, disc_path, DISCRIMINATOR_ENTRIES)):
+        for key, net in entries.items():
+            target = optimizers[net] if key.startswith("optimizer") else unwrap(nets[net])
+            try:
+                target.load_state_dict(ckpt[key])
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise CheckpointError("%s: its %r does not fit this run's %s (%s)"
+                                      % (file, key, net, str(exc).splitlines()[0])) from exc
+    return gen
+
+
+def replicas_agree(nets):
+    """Whether every process holds bit-identical parameters (call on all processes at once)."""
+    digest = hashlib.sha256()
+    for name in NETWORKS:
+        for param in unwrap(nets[name]).parameters():
+            digest.update(param.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    digests = [None] * dist.get_world_size()
+    dist.all_gather_object(digests, digest.hexdigest())
+    return len(set(digests)) == 1
+
+
+# ----------------------------------------------------------------------------- data
+
+def epoch_batches(dataset, sampler, epoch, skip, args):
+    """This process's batches of ``epoch`` from batch ``skip`` on.
+
+    The shuffle derives from ``--seed`` and the epoch alone (the sampler's), and the loader does
+    not touch the global random state, so a resumed run sees exactly the batches it would have.
+    """
+    sampler.set_epoch(epoch)
+    order = list(sampler)[skip * args.batch_size:]
+    return DataLoader(dataset, batch_size=args.batch_size, sampler=order, drop_last=True,
+                      num_workers=args.num_workers,
+                      generator=torch.Generator().manual_seed(args.seed + epoch))
+
+
+# ----------------------------------------------------------------------------- main
+
 def main(argv=None):
     args = train_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rank, world_size, device = init_distributed(args.device)
+    master = rank == 0
+    logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
     set_threads(args.threads)
     seed_everything(args.seed)
-    device = resolve_device(args.device)
-    os.makedirs(args.out, exist_ok=True)
-    writer = SummaryWriter(args.out_tensorboard or os.path.join(args.out, "tensorboard"))
+    speedups = enabled_speedups(args)
+    configure_process(device, speedups)
 
     # ---- data
     train_set = DanceDataset(args.data, split="train", split_rule=args.split)
-    # The original reshaped with a hard-coded batch size, so it could only use full batches.
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        num_workers=args.num_workers,
-                        generator=torch.Generator().manual_seed(args.seed))
-    if len(loader) == 0:
-        raise SystemExit("error: %s has %d training samples, fewer than one batch of %d"
-                         % (args.data, len(train_set), args.batch_size))
+    sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
+                                 seed=args.seed, drop_last=True)
+    batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
+    if batches_per_epoch == 0:
+        raise SystemExit("error: %s has %d training samples, fewer than one batch of %d per "
+                         "process (%d processes)" % (args.data, len(train_set), args.batch_size,
+                                                     world_size))
 
-    # ---- networks and optimisers
+    # ---- networks, optimisers, and the state to continue from
     st_gcn = load_frozen_st_gcn(args.pretrain_GCN, device)
     nets = build_networks(device)
     optimizers = build_optimizers(nets, args)
+    step, epoch, batch, rng = 0, 1, 0, None
+    resume = latest_checkpoint(args.out) if args.resume == "auto" else args.resume
+    if resume:
+        try:
+            ckpt = load_training_state(resume, nets, optimizers)
+        except CheckpointError as exc:
+            raise SystemExit("error: cannot resume: %s" % exc) from None
+        step, epoch, batch = ckpt["step"], ckpt["epoch"], ckpt["batch"]
+        if batch is None or batch >= batches_per_epoch:
+            epoch, batch = epoch + 1, 0
+        if len(ckpt["rng"]) == world_size:
+            rng = ckpt["rng"][rank]
+        else:
+            log.warning("%s was written by %d processes, this run has %d: random streams restart "
+                        "from --seed", resume, len(ckpt["rng"]), world_size)
+        changed = sorted(k for k in ("data", "split", "batch_size", "seed", "gap", "amp")
+                         if ckpt["config"].get(k) != getattr(args, k))
+        if changed:
+            log.warning("resuming with other %s than %s's run: it will not continue exactly",
+                        ", ".join(changed), resume)
+        log.info("resuming from %s: step %d, epoch %d, batch %d", resume, step, epoch, batch)
+    elif args.resume == "auto":
+        log.info("no checkpoint in %s: starting afresh", args.out)
+    if world_size > 1:
+        seed_everything(args.seed + rank)  # own noise, dropout and GP draws per process
+        nets = {name: DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None,
+            broadcast_buffers=False) for name, net in nets.items()}
+    if rng is not None:
+        set_rng_state(rng)
 
-    print("training on %s: %d samples, %d iterations/epoch, %d epochs, device %s -> %s"
-          % (args.data, len(train_set), len(loader), args.niter, device, args.out))
-    step, start = 0, time.time()
-    stop = False
-    for epoch in range(1, args.niter + 1):
-        sums = dict.fromkeys(LOSS_TERMS, 0.0)
-        bar = tqdm(loader, desc="epoch %d/%d" % (epoch, args.niter), leave=False)
-        for batch in bar:
-            music = batch["audio"].to(device)
-            real = batch["pose"].to(device)
+    def checkpoint(tag, batch_done):
+        states = [None] * world_size
+        if world_size > 1:
+            dist.all_gather_object(states, rng_state())
+        else:
+            states = [rng_state()]
+        if master:
+            save_checkpoints(args.out, tag, nets, optimizers, epoch, step, args, batch_done, states)
+
+    # ---- loop
+    writer = None
+    if master:
+        os.makedirs(args.out, exist_ok=True)
+        writer = SummaryWriter(args.out_tensorboard or os.path.join(args.out, "tensorboard"))
+        log.info("training on %s: %d samples, %d iterations/epoch, %d epochs, %d process(es) on "
+                 "%s, speed-ups: %s, %s -> %s", args.data, len(train_set), batches_per_epoch,
+                 args.niter, world_size, device, ", ".join(sorted(speedups)) or "none",
+                 args.amp, args.out)
+    start, start_step, first_epoch, first_batch = time.time(), step, epoch, batch
+    stop = bool(args.max_steps and step >= args.max_steps)
+    for epoch in range(first_epoch, args.niter + 1 if not stop else first_epoch):
+        sums, done = dict.fromkeys(LOSS_TERMS, 0.0), 0
+        skip = first_batch if epoch == first_epoch else 0  # batches a resumed run has done
+        batch = skip
+        bar = tqdm(epoch_batches(train_set, sampler, epoch, skip, args), disable=not master,
+                   desc="epoch %d/%d" % (epoch, args.niter), leave=False)
+        for batch, data in enumerate(bar, start=skip + 1):
+            music = data["audio"].to(device)
+            real = data["pose"].to(device)
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args,
                                   update_generator=step % args.gap == 0)
@@ -200,33 +494,51 @@ def main(argv=None):
             if bad:
                 raise SystemExit("error: non-finite loss at step %d (epoch %d): %s; the last "
                                  "checkpoint in %s is intact" % (step, epoch, ", ".join(bad), args.out))
-            for name, value in terms.items():
-                writer.add_scalar("iter/" + name, value, step)
-                sums[name] += value
             step += 1
-            bar.set_postfix(G="%.3f" % terms.get("g_total", float("nan")), L1="%.4f" % terms.get("l1", float("nan")),
-                            perc="%.3f" % terms.get("perceptual", float("nan")), Dl="%.3f" % terms["d_local"],
-                            Ds="%.3f" % terms["d_seq"])
-            if (args.max_steps and step >= args.max_steps) or (
-                    args.max_minutes and time.time() - start >= 60 * args.max_minutes):
-                stop = True
+            done += 1
+            for name, value in terms.items():
+                sums[name] += value
+                if master:
+                    writer.add_scalar("iter/" + name, value, step - 1)
+            bar.set_postfix(G="%.3f" % terms.get("g_total", float("nan")),
+                            L1="%.4f" % terms.get("l1", float("nan")),
+                            perc="%.3f" % terms.get("perceptual", float("nan")),
+                            Dl="%.3f" % terms["d_local"], Ds="%.3f" % terms["d_seq"])
+            if args.save_every_steps and step % args.save_every_steps == 0:
+                checkpoint("last", batch)
+            stop = bool(args.max_steps and step >= args.max_steps)
+            if args.max_minutes:
+                elapsed = torch.tensor(float(time.time() - start >= 60 * args.max_minutes),
+                                       device=device)
+                if world_size > 1:
+                    dist.all_reduce(elapsed, op=dist.ReduceOp.MAX)  # every process stops together
+                stop = stop or bool(elapsed)
+            if stop:
                 break
 
-        iterations = max(bar.n, 1)
-        means = {name: total / iterations for name, total in sums.items()}
-        for name, value in means.items():
-            writer.add_scalar("epoch/" + name, value, epoch)
-        print("epoch %d step %d  %s  (%.1f s)" % (epoch, step, "  ".join(
-            "%s=%.4f" % (k, means[k]) for k in ("g_total", "l1", "perceptual", "d_local", "d_seq")),
-            time.time() - start))
-        if epoch % args.gap_save == 0 or epoch == args.niter:
-            save_checkpoints(args.out, "%04d" % epoch, nets, optimizers, epoch, step, args)
+        if master:
+            means = {name: total / max(done, 1) for name, total in sums.items()}
+            for name, value in means.items():
+                writer.add_scalar("epoch/" + name, value, epoch)
+            log.info("epoch %d step %d  %s  (%.1f s, %.2f it/s)", epoch, step, "  ".join(
+                "%s=%.4f" % (k, means[k]) for k in ("g_total", "l1", "perceptual", "d_local", "d_seq")),
+                time.time() - start, (step - start_step) / max(time.time() - start, 1e-9))
+        if batch == batches_per_epoch and (epoch % args.gap_save == 0 or epoch == args.niter):
+            checkpoint("%04d" % epoch, None)
         if stop:
             break
 
-    save_checkpoints(args.out, "last", nets, optimizers, epoch, step, args)
-    writer.close()
-    print("done: %d iterations in %.1f s; checkpoints in %s" % (step, time.time() - start, args.out))
+    if step > start_step:
+        checkpoint("last", None if batch == batches_per_epoch else batch)
+    if master:
+        writer.close()
+        log.info("done: %d iterations in %.1f s; checkpoints in %s", step - start_step,
+                 time.time() - start, args.out)
+    if world_size > 1:
+        if not replicas_agree(nets):
+            raise SystemExit("error: the processes' parameters differ at step %d" % step)
+        log.info("parameters identical on all %d processes", world_size)
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

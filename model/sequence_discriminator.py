@@ -46,10 +46,13 @@ class SequenceDiscriminator(nn.Module):
 
     ``forward(pose, audio) -> (prob, features)``; ``features`` are the pose HCN's six feature
     maps (see :class:`model.hcn.HCN`), used for the generator's feature-matching loss.
+    ``forward(pose, music_code=encode_music(audio))`` gives the same result from a music code
+    computed beforehand (the training loop shares one between passes over the same batch).
 
     Shape:
         pose: ``(B, T, 36)`` flat poses, ``T == frames`` (50).
         audio: ``(B, T, 1600)`` raw int16-range audio.
+        music_code: ``(B, 1, 256)`` from :meth:`encode_music`, instead of ``audio``.
         prob: ``(B, 1)``; features: list of 6 tensors ``(B, C_i, H_i, W_i)``.
     """
 
@@ -65,12 +68,19 @@ class SequenceDiscriminator(nn.Module):
         self.fuse = nn.Conv1d(2, 1, kernel_size=2)
         self.fc = nn.Linear(CODE_DIM - 1, 1)
 
-    def forward(self, pose, audio):
+    def encode_music(self, audio):
+        """The music path: ``(B, T, 1600)`` audio -> ``(B, 1, 256)`` attention-pooled code."""
+        return self.attention(self.music_encoder(audio))
+
+    def forward(self, pose, audio=None, music_code=None):
+        if (audio is None) == (music_code is None):
+            raise ValueError("give the sequence discriminator either audio or a music code")
         if pose.shape[1] != self.frames:
             raise ValueError(f"the sequence discriminator takes {self.frames}-frame poses, got "
                              f"shape {tuple(pose.shape)}")
         features = self.hcn(flat_to_nctv(pose))
         pose_code = self.pose_fc(features[-1].flatten(1)).unsqueeze(1)
-        music_code = self.attention(self.music_encoder(audio))
+        if music_code is None:
+            music_code = self.encode_music(audio)
         fused = self.fuse(torch.cat([pose_code, music_code], dim=1))  # (B, 1, 255)
         return self.fc(fused.squeeze(1)).sigmoid(), features

@@ -15,6 +15,15 @@ from pretrain_gcn import GCN_FORMAT
 from runtime import atomic_torch_save
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a small shared machine, more threads than free cores stall OpenMP."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def args_for(*extra):
     return train_parser().parse_args(list(extra))
 
@@ -125,3 +134,72 @@ def test_train_refuses_to_start_without_st_gcn(tiny_corpus, tmp_path):
         train.main(["--data", tiny_corpus, "--split", "all", "--out", str(tmp_path / "run"),
                     "--pretrain_GCN", str(tmp_path / "missing.pth"), "--batch_size", "2"])
     assert "pretrain_gcn.py" in str(exc.value)
+
+
+def run_steps(flags, steps=2, seed=0):
+    """Losses of ``steps`` iterations on one fixed batch, from fixed weights and random state."""
+    args = args_for(*flags)
+    torch.manual_seed(seed)
+    nets = train.build_networks(torch.device("cpu"))
+    optimizers = train.build_optimizers(nets, args)
+    st_gcn = frozen_gcn()
+    music, real = batch(seed=seed)
+    torch.manual_seed(seed + 1)
+    values = [train.training_step(nets, optimizers, st_gcn, music, real, args)
+              for _ in range(steps)]
+    return values, nets
+
+
+def test_optimised_step_gives_the_papers_losses():
+    """fp32, same seed: the speed-ups change no loss beyond float round-off.
+
+    The forward passes are the same operations on the same values (same random draws, in the
+    same order), so the first iteration's losses agree (here to the last bit, but a backend may
+    pick another kernel for a pass without autograd); the shared music code sums its
+    gradients in another order, so later iterations may differ by float32 round-off, amplified a
+    little by Adam (whose first steps are +-lr whatever the gradient's size): rel 1e-5 allows
+    that and nothing more.
+    """
+    paper, paper_nets = run_steps(["--no-optimize"])
+    fast, fast_nets = run_steps([])
+    for slow_values, fast_values in zip(paper, fast):
+        assert set(slow_values) == set(fast_values) == set(train.LOSS_TERMS)
+        for name, value in slow_values.items():
+            assert fast_values[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+    # Each BatchNorm of the shared music path got one update per pass, as in the paper's loop.
+    slow_bn = paper_nets["sequence_discriminator"].music_encoder.encoder.activations[0][0]
+    fast_bn = fast_nets["sequence_discriminator"].music_encoder.encoder.activations[0][0]
+    assert slow_bn.num_batches_tracked == fast_bn.num_batches_tracked == 2 * (3 + 2)
+    assert torch.allclose(slow_bn.running_var, fast_bn.running_var, rtol=1e-5)
+
+
+def test_each_speedup_can_be_turned_off_alone():
+    args = args_for("--no_speedup", "share_music_code")
+    assert train.enabled_speedups(args) == set(train.SPEEDUPS) - {"share_music_code"}
+    assert train.enabled_speedups(args_for("--no-optimize")) == set()
+    with pytest.raises(SystemExit):
+        args_for("--no_speedup", "no_such_thing")
+
+
+def test_bf16_autocast_step_is_finite():
+    values, _ = run_steps(["--amp", "bf16"], steps=1)
+    assert set(values[0]) == set(train.LOSS_TERMS)
+    assert all(math.isfinite(v) for v in values[0].values()), values
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_path, monkeypatch):
+    gcn = write_gcn(tmp_path / "GCN.pth")
+    out = tmp_path / "run"
+    common = ["--data", tiny_corpus, "--split", "all", "--pretrain_GCN", gcn, "--out", str(out),
+              "--batch_size", "2", "--save_every_steps", "1"]
+    train.main(common + ["--max_steps", "1"])
+    before = (out / "generator_last.pth").read_bytes()
+
+    def nan_l1(*args, **kwargs):
+        return torch.tensor(float("nan"))
+
+    monkeypatch.setattr(train.F, "l1_loss", nan_l1)
+    with pytest.raises(SystemExit) as exc:
+        train.main(common + ["--resume", "auto", "--max_steps", "3"])
+    assert "non-finite loss at step 1" in str(exc.value) and "l1" in str(exc.value)
+    assert (out / "generator_last.pth").read_bytes() == before

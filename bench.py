@@ -1,0 +1,196 @@
+"""Speed of the training loop: the paper's loop as written beside the optimised one.
+
+Each variant (the paper's loop in fp32, then the optimised loop at each ``--amp`` precision) runs
+in its own process with its own networks, on one fixed random batch (audio ``(B, 50, 1600)`` in
+the int16 range, poses ``(B, 50, 36)`` in [-1, 1]) and a randomly initialised frozen ST-GCN. The
+processes take turns, one iteration each per round (the order rotating), so that a machine whose
+load changes affects every variant alike; each variant's figures are medians over the rounds.
+
+Printed per variant: iterations/s, seconds per phase of an iteration (generate, local D step,
+sequence D step, G step), peak resident memory of its process, generator inference time for one
+5 s clip, and the speed-up over the paper's loop.
+
+    python bench.py                              # batch 16, fp32: paper loop vs optimised
+    python bench.py --amp fp32 bf16 --iters 7    # also the optimised loop under bf16 autocast
+"""
+
+import argparse
+import contextlib
+import multiprocessing
+import resource
+import statistics
+import time
+
+import torch
+
+import train
+from config import SPEEDUPS, train_parser
+from model.st_gcn import STGCN
+from runtime import resolve_device, set_threads
+
+CLIP_FRAMES, SAMPLES_PER_FRAME, POSE_DIM = 50, 1600, 36
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--amp", "--dtype", nargs="+", default=["fp32"], choices=("fp32", "bf16"),
+                        help="precision(s) of the optimised loop; the paper's loop runs in fp32")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per variant (0 = torch's default)")
+    parser.add_argument("--iters", type=int, default=5, help="timed iterations per variant")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per variant first")
+    parser.add_argument("--infer_clips", type=int, default=5,
+                        help="timed single-clip generator passes per variant")
+    parser.add_argument("--no_speedup", action="append", default=[], choices=SPEEDUPS,
+                        metavar="NAME", help="leave this speed-up out of the optimised loop "
+                                             "(repeatable; names as in train.py --help)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+class VariantRunner:
+    """One variant of the loop: its networks, optimisers, batch and timers.
+
+    ``optimize``: use the speed-ups but ``no_speedup`` (else the paper's loop as written);
+    ``amp``: "fp32" | "bf16".
+    """
+
+    def __init__(self, optimize, amp, batch_size=16, device="cpu", threads=0, seed=0,
+                 no_speedup=()):
+        set_threads(threads)
+        self.device = resolve_device(device)
+        flags = ([] if optimize else ["--no-optimize"]) + ["--amp", amp]
+        flags += [flag for name in no_speedup for flag in ("--no_speedup", name)]
+        self.args = train_parser().parse_args(flags + ["--batch_size", str(batch_size)])
+        train.configure_process(self.device, train.enabled_speedups(self.args))
+        torch.manual_seed(seed)
+        self.nets = train.build_networks(self.device)
+        self.optimizers = train.build_optimizers(self.nets, self.args)
+        self.st_gcn = STGCN().to(self.device).eval().requires_grad_(False)
+        gen = torch.Generator().manual_seed(seed)
+        self.music = torch.randint(-32768, 32768, (batch_size, CLIP_FRAMES, SAMPLES_PER_FRAME),
+                                   generator=gen).float().to(self.device)
+        self.real = (torch.rand(batch_size, CLIP_FRAMES, POSE_DIM, generator=gen) * 2 - 1
+                     ).to(self.device)
+
+    def _sync(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def step(self):
+        """Run one training iteration; returns ``{phase: seconds, "total": seconds}``."""
+        times = {}
+
+        @contextlib.contextmanager
+        def timer(phase):
+            self._sync()
+            start = time.perf_counter()
+            yield
+            self._sync()
+            times[phase] = time.perf_counter() - start
+
+        self._sync()
+        start = time.perf_counter()
+        train.training_step(self.nets, self.optimizers, self.st_gcn, self.music, self.real,
+                            self.args, timer=timer)
+        self._sync()
+        times["total"] = time.perf_counter() - start
+        return times
+
+    def infer(self, clips):
+        """Median seconds for the generator (eval mode) to dance one 5 s clip, over ``clips``."""
+        generator = self.nets["generator"].eval()
+        times = []
+        with torch.no_grad(), train.autocast(self.device, self.args.amp):
+            for _ in range(clips + 1):  # the first pass is a warm-up
+                self._sync()
+                start = time.perf_counter()
+                generator(self.music[:1])
+                self._sync()
+                times.append(time.perf_counter() - start)
+        generator.train()
+        return statistics.median(times[1:])
+
+    def peak_memory_mb(self):
+        """``(peak resident set of this process, peak CUDA memory allocated)`` in MiB."""
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        cuda = (torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+                if self.device.type == "cuda" else None)
+        return rss, cuda
+
+
+def _serve(connection, options):
+    """Worker process: build a :class:`VariantRunner`, then run the parent's commands."""
+    runner = VariantRunner(**options)
+    connection.send("ready")
+    while True:
+        command, argument = connection.recv()
+        if command == "stop":
+            break
+        method = getattr(runner, command)
+        connection.send(method(argument) if argument is not None else method())
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    variants = [("paper loop, fp32", False, "fp32")] + [
+        ("optimised, %s" % amp, True, amp) for amp in args.amp]
+    context = multiprocessing.get_context("spawn")
+    workers = []
+    for _, optimize, amp in variants:
+        parent, child = context.Pipe()
+        options = dict(optimize=optimize, amp=amp, batch_size=args.batch_size, device=args.device,
+                       threads=args.threads, seed=args.seed,
+                       no_speedup=args.no_speedup if optimize else ())
+        process = context.Process(target=_serve, args=(child, options), daemon=True)
+        process.start()
+        workers.append((parent, process))
+    for parent, _ in workers:
+        parent.recv()
+
+    def ask(index, command, argument=None):
+        workers[index][0].send((command, argument))
+        return workers[index][0].recv()
+
+    print("batch %d, device %s, %s threads, %d warm-up + %d timed iterations per variant, taking "
+          "turns; optimised loop without: %s" % (
+              args.batch_size, args.device, args.threads or "default", args.warmup, args.iters,
+              ", ".join(args.no_speedup) or "-"), flush=True)
+    samples = [[] for _ in variants]
+    for round_ in range(args.warmup + args.iters):
+        shift = round_ % len(variants)
+        for index in [(i + shift) % len(variants) for i in range(len(variants))]:
+            times = ask(index, "step")
+            if round_ >= args.warmup:
+                samples[index].append(times)
+        print("  round %d/%d: %s" % (round_ + 1, args.warmup + args.iters, "  ".join(
+            "%.2fs" % (s[-1]["total"] if s else float("nan")) for s in samples)), flush=True)
+
+    infer = [ask(i, "infer", args.infer_clips) for i in range(len(variants))]
+    memory = [ask(i, "peak_memory_mb") for i in range(len(variants))]
+    for parent, process in workers:
+        parent.send(("stop", None))
+        process.join()
+
+    header = "%-18s %7s %7s %9s %8s %8s %8s %9s %8s %9s" % (
+        "variant", "it/s", "speedup", "generate", "local D", "seq D", "G step", "peak RSS",
+        "infer", "CUDA peak")
+    print(header)
+    baseline = None
+    for (label, _, _), runs, seconds, (rss, cuda) in zip(variants, samples, infer, memory):
+        median = {phase: statistics.median(t[phase] for t in runs)
+                  for phase in (*train.PHASES, "total")}
+        rate = 1 / median["total"]
+        baseline = baseline or rate
+        print("%-18s %7.3f %6.2fx %8.2fs %7.2fs %7.2fs %7.2fs %6.0f MiB %7.3fs %9s" % (
+            label, rate, rate / baseline, *(median[p] for p in train.PHASES), rss, seconds,
+            "%.0f MiB" % cuda if cuda is not None else "-"))
+    print("it/s and phases: medians of %d iterations; infer: one 5 s clip, batch 1, eval mode"
+          % args.iters)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""bench.py's parts, on a tiny batch (the figures themselves come from running bench.py)."""
+
+import pytest
+import torch
+
+import bench
+import train
+from test_train import one_thread  # noqa: F401  (autouse fixture)
+
+
+@pytest.mark.parametrize("optimize, amp", [(False, "fp32"), (True, "bf16")])
+def test_variant_runner_times_every_phase(optimize, amp):
+    runner = bench.VariantRunner(optimize=optimize, amp=amp, batch_size=2, device="cpu")
+    assert train.enabled_speedups(runner.args) == (set(train.SPEEDUPS) if optimize else set())
+    times = runner.step()
+    assert set(times) == {*train.PHASES, "total"}
+    assert all(t > 0 for t in times.values())
+    assert sum(times[p] for p in train.PHASES) <= times["total"]
+    assert runner.infer(1) > 0
+    rss, cuda = runner.peak_memory_mb()
+    assert rss > 100 and cuda is None
+    assert runner.music.shape == (2, 50, 1600) and runner.music.abs().max() > 1000
+    assert runner.real.shape == (2, 50, 36) and runner.real.abs().max() <= 1
+    torch.set_num_threads(1)  # the runner set torch's default
+
+
+def test_bench_options():
+    args = bench.parse_args(["--amp", "fp32", "bf16", "--iters", "3"])
+    assert (args.amp, args.iters, args.batch_size, args.warmup) == (["fp32", "bf16"], 3, 16, 1)
