@@ -47,6 +47,9 @@ def parse_args(argv=None):
     parser.add_argument("--no_speedup", action="append", default=[], choices=SPEEDUPS,
                         metavar="NAME", help="leave this speed-up out of the optimised loop "
                                              "(repeatable; names as in train.py --help)")
+    parser.add_argument("--release_memory", action="store_true",
+                        help="run the optimised loop with train.py's --release_memory "
+                             "(lower peak RSS, slower)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -55,17 +58,18 @@ class VariantRunner:
     """One variant of the loop: its networks, optimisers, batch and timers.
 
     ``optimize``: use the speed-ups but ``no_speedup`` (else the paper's loop as written);
-    ``amp``: "fp32" | "bf16".
+    ``amp``: "fp32" | "bf16"; ``release_memory``: train.py's ``--release_memory``.
     """
 
     def __init__(self, optimize, amp, batch_size=16, device="cpu", threads=0, seed=0,
-                 no_speedup=()):
+                 no_speedup=(), release_memory=False):
         set_threads(threads)
         self.device = resolve_device(device)
         flags = ([] if optimize else ["--no-optimize"]) + ["--amp", amp]
         flags += [flag for name in no_speedup for flag in ("--no_speedup", name)]
+        flags += ["--release_memory"] if release_memory else []
         self.args = train_parser().parse_args(flags + ["--batch_size", str(batch_size)])
-        train.configure_process(self.device, train.enabled_speedups(self.args))
+        train.configure_process(self.device, self.args)
         torch.manual_seed(seed)
         self.nets = train.build_networks(self.device)
         self.optimizers = train.build_optimizers(self.nets, self.args)
@@ -144,7 +148,8 @@ def main(argv=None):
         parent, child = context.Pipe()
         options = dict(optimize=optimize, amp=amp, batch_size=args.batch_size, device=args.device,
                        threads=args.threads, seed=args.seed,
-                       no_speedup=args.no_speedup if optimize else ())
+                       no_speedup=args.no_speedup if optimize else (),
+                       release_memory=args.release_memory and optimize)
         process = context.Process(target=_serve, args=(child, options), daemon=True)
         process.start()
         workers.append((parent, process))
@@ -156,9 +161,10 @@ def main(argv=None):
         return workers[index][0].recv()
 
     print("batch %d, device %s, %s threads, %d warm-up + %d timed iterations per variant, taking "
-          "turns; optimised loop without: %s" % (
+          "turns; optimised loop without: %s%s" % (
               args.batch_size, args.device, args.threads or "default", args.warmup, args.iters,
-              ", ".join(args.no_speedup) or "-"), flush=True)
+              ", ".join(args.no_speedup) or "-",
+              "; with --release_memory" if args.release_memory else ""), flush=True)
     samples = [[] for _ in variants]
     for round_ in range(args.warmup + args.iters):
         shift = round_ % len(variants)

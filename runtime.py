@@ -61,12 +61,14 @@ def atomic_torch_save(obj, path):
 def atomic_torch_save_all(items):
     """``torch.save`` each ``(obj, path)`` of ``items`` to a temporary file, then rename them all.
 
-    Every file is complete before the first rename, so a kill leaves each path holding either its
-    previous file or its new one (never a partial one), and only the few microseconds between the
-    renames can leave a mix of old and new files.
+    Every file is complete before the first rename, and the renames go in the order of
+    ``items``, so a kill leaves each path holding either its previous file or its new one (never
+    a partial one), and only the few microseconds between the renames can leave the first paths
+    new and the last ones old.
     """
     with contextlib.ExitStack() as stack:
-        temps = [stack.enter_context(atomic_path(path)) for _, path in items]
+        # Entered last-first: the stack exits (renames) first-first.
+        temps = [stack.enter_context(atomic_path(path)) for _, path in reversed(items)][::-1]
         for (obj, _), tmp in zip(items, temps):
             torch.save(obj, tmp)
 

@@ -77,11 +77,12 @@ def autocast(device, amp):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
 
 
-def configure_process(device, speedups):
-    """Process-wide settings of the speed-ups (cuDNN autotuning, glibc memory release)."""
-    torch.backends.cudnn.benchmark = "cudnn_benchmark" in speedups and device.type == "cuda"
-    if "release_memory" in speedups:
-        release_freed_memory()
+def configure_process(device, args):
+    """Process-wide settings: cuDNN autotuning (a speed-up), glibc memory release (an option)."""
+    torch.backends.cudnn.benchmark = ("cudnn_benchmark" in enabled_speedups(args)
+                                      and device.type == "cuda")
+    if args.release_memory and not release_freed_memory():
+        log.warning("--release_memory: this C library has no mallopt; ignored")
 
 
 def unwrap(net):
@@ -232,7 +233,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=
     values = {"d_local": d_local.item(), "d_seq": d_seq.item(), "gradient_penalty": gp.item()}
     if update_generator:
         with phase("generator"):
-            with cast(), torch.set_grad_enabled(not skip_grads):
+            with cast(), torch.set_grad_enabled(not skip_grads):  # frozen D: no graph needed
                 code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
@@ -411,7 +412,7 @@ def main(argv=None):
     set_threads(args.threads)
     seed_everything(args.seed)
     speedups = enabled_speedups(args)
-    configure_process(device, speedups)
+    configure_process(device, args)
 
     # ---- data
     train_set = DanceDataset(args.data, split="train", split_rule=args.split)
@@ -459,11 +460,10 @@ def main(argv=None):
         set_rng_state(rng)
 
     def checkpoint(tag, batch_done):
-        states = [None] * world_size
+        states = [rng_state()]
         if world_size > 1:
+            states = [None] * world_size
             dist.all_gather_object(states, rng_state())
-        else:
-            states = [rng_state()]
         if master:
             save_checkpoints(args.out, tag, nets, optimizers, epoch, step, args, batch_done, states)
 
