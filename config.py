@@ -136,6 +136,9 @@ def pretrain_parser():
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3,
                         help="Adam learning rate, cosine-annealed to 0 over the run")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                        help="random per-clip zoom and shift, so the classifier learns motion "
+                             "rather than each video's body size and position")
     return parser
 
 
