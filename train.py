@@ -25,6 +25,7 @@ import contextlib
 import functools
 import glob
 import hashlib
+import json
 import logging
 import math
 import os
@@ -37,17 +38,19 @@ import torch.nn.functional as F
 from tensorboardX import SummaryWriter
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from config import SPEEDUPS, train_parser
+from config import SPEEDUPS, parse_train_args
 from dataset.dance_dataset import DanceDataset
+from heldout import HeldOutScorer
 from model.compat import CheckpointError, load_st_gcn
 from model.generator import Generator
 from model.local_discriminator import LocalDiscriminator
 from model.losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss
 from model.sequence_discriminator import SequenceDiscriminator
-from runtime import (atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
+from runtime import (atomic_torch_save, atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
                      seed_everything, set_rng_state, set_threads)
 
 CHECKPOINT_FORMAT = "dance-synth/1"
@@ -248,9 +251,9 @@ def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=
 
 # ----------------------------------------------------------------------------- networks, optimisers
 
-def build_networks(device):
+def build_networks(device, edge_pad=0):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``."""
-    nets = {"generator": Generator(), "local_discriminator": LocalDiscriminator(),
+    nets = {"generator": Generator(edge_pad=edge_pad), "local_discriminator": LocalDiscriminator(),
             "sequence_discriminator": SequenceDiscriminator()}
     for net in nets.values():
         net.to(device).train()
@@ -279,23 +282,35 @@ def load_frozen_st_gcn(path, device):
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def save_checkpoints(out, tag, nets, optimizers, epoch, step, args, batch=None, rng=None):
+def build_ema(generator, decay):
+    """Exponential moving average of the generator's weights and BatchNorm statistics (or None)."""
+    if not decay:
+        return None
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def save_checkpoints(out, tag, nets, optimizers, epoch, step, args, batch=None, rng=None, ema=None):
     """Write ``generator_<tag>.pth`` and ``discriminator_<tag>.pth`` (atomically, as a pair).
 
     Each holds its networks' (unwrapped) and optimizers' states, the progress (``epoch`` in
     progress, ``batch``: its batches done, None = all; ``step``: iterations done), the full
     config and every process's random state (``rng``: a list by rank, default this process's),
-    so the run can be rebuilt and continued exactly (``--resume``).
+    so the run can be rebuilt and continued exactly (``--resume``). With ``ema`` the generator
+    file also holds the averaged weights (``generator_ema``), which inference prefers.
     """
     common = {"format": CHECKPOINT_FORMAT, "epoch": epoch, "batch": batch, "step": step,
-              "config": vars(args), "rng": rng if rng is not None else [rng_state()]}
+              "config": vars(args), "rng": rng if rng is not None else [rng_state()],
+              "generator_args": {"edge_pad": args.edge_pad}}
+    averaged = ({"generator_ema": ema.module.state_dict(), "ema_steps": int(ema.n_averaged)}
+                if ema is not None else {})
 
     def entries(names):
         return {key: (optimizers[net] if key.startswith("optimizer") else unwrap(nets[net]))
                 .state_dict() for key, net in names.items()}
 
     atomic_torch_save_all([
-        ({**common, **entries(GENERATOR_ENTRIES)}, os.path.join(out, "generator_%s.pth" % tag)),
+        ({**common, **entries(GENERATOR_ENTRIES), **averaged},
+         os.path.join(out, "generator_%s.pth" % tag)),
         ({**common, **entries(DISCRIMINATOR_ENTRIES)},
          os.path.join(out, "discriminator_%s.pth" % tag)),
     ])
@@ -352,8 +367,8 @@ def latest_checkpoint(out):
     return best
 
 
-def load_training_state(path, nets, optimizers):
-    """Restore networks and optimisers from the checkpoint pair of ``path``.
+def load_training_state(path, nets, optimizers, ema=None):
+    """Restore networks, optimisers (and the weight average) from the checkpoint pair of ``path``.
 
     Returns the generator file's dict (progress, config, rng). Raises :class:`CheckpointError`
     naming the file and the cause when a state does not fit (another network, another size).
@@ -373,6 +388,11 @@ def load_training_state(path, nets, optimizers):
             except (RuntimeError, ValueError, KeyError) as exc:
                 raise CheckpointError("%s: its %r does not fit this run's %s (%s)"
                                       % (file, key, net, str(exc).splitlines()[0])) from exc
+    if ema is not None:
+        if "generator_ema" not in gen:
+            raise CheckpointError("%s: no generator_ema to continue --ema from" % gen_path)
+        ema.module.load_state_dict(gen["generator_ema"])
+        ema.n_averaged.fill_(gen["ema_steps"])
     return gen
 
 
@@ -405,7 +425,7 @@ def epoch_batches(dataset, sampler, epoch, skip, args):
 # ----------------------------------------------------------------------------- main
 
 def main(argv=None):
-    args = train_parser().parse_args(argv)
+    args = parse_train_args(argv)
     rank, world_size, device = init_distributed(args.device)
     master = rank == 0
     logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
@@ -426,13 +446,16 @@ def main(argv=None):
 
     # ---- networks, optimisers, and the state to continue from
     st_gcn = load_frozen_st_gcn(args.pretrain_GCN, device)
-    nets = build_networks(device)
+    nets = build_networks(device, args.edge_pad)
     optimizers = build_optimizers(nets, args)
+    ema = build_ema(nets["generator"], args.ema)
+    scorer = HeldOutScorer(args.data, args.split, device, args.seed) if args.eval_every and master else None
+    best = -math.inf
     step, epoch, batch, rng = 0, 1, 0, None
     resume = latest_checkpoint(args.out) if args.resume == "auto" else args.resume
     if resume:
         try:
-            ckpt = load_training_state(resume, nets, optimizers)
+            ckpt = load_training_state(resume, nets, optimizers, ema)
         except CheckpointError as exc:
             raise SystemExit("error: cannot resume: %s" % exc) from None
         step, epoch, batch = ckpt["step"], ckpt["epoch"], ckpt["batch"]
@@ -465,7 +488,25 @@ def main(argv=None):
             states = [None] * world_size
             dist.all_gather_object(states, rng_state())
         if master:
-            save_checkpoints(args.out, tag, nets, optimizers, epoch, step, args, batch_done, states)
+            save_checkpoints(args.out, tag, nets, optimizers, epoch, step, args, batch_done, states,
+                             ema)
+
+    def evaluate_held_out():
+        """Score the (averaged) generator on held-out clips; keep it when it is the best yet."""
+        nonlocal best
+        dancer = ema.module if ema is not None else unwrap(nets["generator"])
+        scores = scorer(dancer)
+        for name, value in scores.items():
+            writer.add_scalar("heldout/" + name, value, step)
+        with open(os.path.join(args.out, "heldout.jsonl"), "a") as f:
+            f.write(json.dumps({"step": step, **scores}) + "\n")
+        if scores["beat_align"] > best:
+            best = scores["beat_align"]
+            atomic_torch_save({"format": CHECKPOINT_FORMAT, "step": step, "epoch": epoch,
+                               "config": vars(args), "generator_args": {"edge_pad": args.edge_pad},
+                               "generator": dancer.state_dict(), "heldout": scores},
+                              os.path.join(args.out, "generator_best.pth"))
+        log.info("step %d held-out beat alignment %.3f (best %.3f)", step, scores["beat_align"], best)
 
     # ---- loop
     writer = None
@@ -496,6 +537,10 @@ def main(argv=None):
                                  "checkpoint in %s is intact" % (step, epoch, ", ".join(bad), args.out))
             step += 1
             done += 1
+            if ema is not None:
+                ema.update_parameters(unwrap(nets["generator"]))
+            if scorer is not None and step % args.eval_every == 0:
+                evaluate_held_out()
             for name, value in terms.items():
                 sums[name] += value
                 if master:

@@ -87,9 +87,14 @@ def _checked(path, state, reference, network):
 def load_generator_state(path):
     """Generator state dict (float32) from a release or project checkpoint file.
 
+    A project checkpoint's averaged weights (``generator_ema``) are preferred when present.
+
     Raises :class:`CheckpointError` naming the file when it is unreadable or holds something else.
     """
-    state = _state_dict(path, _read(path), "generator", "generator")
+    checkpoint = _read(path)
+    # a run with --ema also saved the averaged weights: those are the ones to dance with
+    entry = "generator_ema" if isinstance(checkpoint, dict) and "generator_ema" in checkpoint else "generator"
+    state = _state_dict(path, checkpoint, entry, "generator")
     with torch.device("meta"):
         reference = Generator()
     return _checked(path, state, reference, "generator")

@@ -1,5 +1,6 @@
 """The training loop: one step's effects, the loss arithmetic, checkpoints and the CLI."""
 
+import json
 import math
 import os
 
@@ -203,3 +204,37 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_pa
         train.main(common + ["--resume", "auto", "--max_steps", "3"])
     assert "non-finite loss at step 1" in str(exc.value) and "l1" in str(exc.value)
     assert (out / "generator_last.pth").read_bytes() == before
+
+
+def test_recipe_sets_defaults_and_explicit_options_win():
+    from config import RECIPES, parse_train_args
+
+    beat = parse_train_args(["--recipe", "beat"])
+    for name, value in RECIPES["beat"].items():
+        assert getattr(beat, name) == value
+    assert parse_train_args(["--recipe", "beat", "--edge_pad", "2"]).edge_pad == 2
+    paper = parse_train_args([])
+    assert (paper.edge_pad, paper.ema, paper.eval_every, paper.amp) == (0, 0.0, 0, "fp32")
+
+
+def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corpus, tmp_path):
+    from model.compat import load_generator
+
+    gcn = write_gcn(tmp_path / "GCN.pth")
+    out = tmp_path / "run"
+    train.main(["--data", tiny_corpus, "--split", "videos:002", "--pretrain_GCN", gcn,
+                "--out", str(out), "--batch_size", "2", "--max_steps", "2", "--recipe", "beat",
+                "--eval_every", "1", "--amp", "fp32"])
+    lines = (out / "heldout.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and all(0 <= json.loads(line)["beat_align"] <= 1 for line in lines)
+    best = torch.load(out / "generator_best.pth", weights_only=True)
+    assert best["step"] in (1, 2) and best["generator_args"] == {"edge_pad": 6}
+
+    last = torch.load(out / "generator_last.pth", weights_only=True)
+    assert last["ema_steps"] == 2 and last["generator_args"] == {"edge_pad": 6}
+    assert any(not torch.equal(last["generator_ema"][k], v)
+               for k, v in last["generator"].items() if v.is_floating_point())
+    dancer = load_generator(out / "generator_last.pth")  # inference takes the averaged weights
+    assert dancer.edge_pad == 6
+    for key, value in dancer.state_dict().items():
+        assert torch.equal(value, last["generator_ema"][key].float()), key

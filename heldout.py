@@ -1,0 +1,39 @@
+"""Held-out beat alignment while training, to keep the best generator of a volatile GAN run.
+
+The score is the mean of the two published beat-alignment variants (averaged over music beats
+and over motion beats, see :mod:`metrics.beats`) on the test split, with librosa's music beats as
+in ``evaluate.py``. The motion-averaged variant punishes jitter (many spurious kinematic beats)
+that the music-averaged one rewards; a dance without kinematic beats scores 0 on it.
+"""
+
+import math
+
+import torch
+
+from dataset.dance_dataset import DanceDataset
+from evaluate import dataset_music, generate
+from metrics.evaluation import beat_scores
+
+
+class HeldOutScorer:
+    """Scores a generator on the held-out clips of ``data`` (one fixed noise draw per clip)."""
+
+    def __init__(self, data, split_rule, device, seed=0):
+        try:
+            test_set = DanceDataset(data, split="test", split_rule=split_rule)
+        except ValueError as exc:
+            raise SystemExit("error: --eval_every needs a held-out split: %s" % exc) from None
+        self.music, _ = dataset_music(test_set)
+        self.device, self.seed = device, seed
+
+    @torch.no_grad()
+    def __call__(self, generator):
+        """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""
+        was_training = generator.training
+        generator.eval()
+        dances = generate(generator, self.music.audio, 1, self.seed, self.device)[:, 0]
+        generator.train(was_training)
+        scores = beat_scores(dances, self.music.beats)
+        motion = scores["beat_align_motion"]
+        scores["beat_align"] = 0.5 * (scores["beat_align_music"] + (0.0 if math.isnan(motion) else motion))
+        return scores
