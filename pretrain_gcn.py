@@ -6,7 +6,7 @@ clips), so this script trains one on the training split of the dataset:
 - labels: ``--labels FILE`` (JSON ``{video_id: label}``) when given, else the genre in the
   corpus's ``<stem>_meta.json`` sidecar, else the video id;
 - held-out accuracy: on the test videos for genre / file labels; for video-id labels (test
-  videos have ids never seen in training) on every fifth clip of the training videos instead.
+  videos have ids never seen in training) on every fifth sample of the training videos instead.
 
     python pretrain_gcn.py --data dataset/synthetic.json --out pretrain_model/GCN.pth
 """
@@ -26,7 +26,7 @@ from model.st_gcn import STGCN
 from runtime import atomic_torch_save, resolve_device, seed_everything, set_threads
 
 GCN_FORMAT = "dance-synth/st-gcn/1"
-HOLDOUT_EVERY = 5  # for video-id labels: every fifth clip of each training video is held out
+HOLDOUT_EVERY = 5  # for video-id labels: every fifth training sample is held out
 
 log = logging.getLogger("pretrain_gcn")
 
@@ -49,20 +49,10 @@ def video_labels(args, train_set):
     return {v: v for v in train_set.video_ids}, "video_id"
 
 
-def held_out_clips(keys):
-    """Every fifth clip (sorted by start time) of each video: the held-out part for video-id labels.
-
-    ``keys``: ``(video, clip, half)`` per sample -> set of ``(video, clip)``.
-    """
-    clips_of = {}
-    for video, clip, _half in keys:
-        clips_of.setdefault(video, set()).add(clip)
-    return {(video, clip) for video, clips in clips_of.items()
-            for k, clip in enumerate(sorted(clips)) if k % HOLDOUT_EVERY == HOLDOUT_EVERY - 1}
-
-
 def pose_tensor(dataset, indices):
     """Stack the normalised poses of ``indices``. Shape: ``(N, 50, 36)``."""
+    if not indices:
+        return torch.zeros(0, 50, 36)
     return torch.stack([dataset[i]["pose"] for i in indices])
 
 
@@ -72,10 +62,9 @@ def build_sets(args):
     labels, source = video_labels(args, train_set)
     keys = train_set.keys
     if source == "video_id":
-        held = held_out_clips(keys)
-        train_idx = [i for i, (video, clip, _) in enumerate(keys) if (video, clip) not in held]
         test_source = train_set
-        test_idx = [i for i, (video, clip, _) in enumerate(keys) if (video, clip) in held]
+        test_idx = list(range(HOLDOUT_EVERY - 1, len(keys), HOLDOUT_EVERY))
+        train_idx = sorted(set(range(len(keys))) - set(test_idx))
     else:
         train_idx = list(range(len(train_set)))
         test_set = DanceDataset(args.data, split="test", split_rule=args.split)
