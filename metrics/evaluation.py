@@ -177,3 +177,24 @@ def standardize(features, reference):
     features, reference = as_array(features), as_array(reference)
     std = reference.std(axis=0)
     return (features - reference.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def edge_jump(dances):
+    """How much the first and last frame steps of a clip outdo its other frame steps.
+
+    Per clip, the largest joint displacement of the steps 0->1 and T-2->T-1 divided by the
+    median largest displacement of the steps in between; averaged over clips. About 1 for
+    smooth motion; a generator that throws its boundary frames across the canvas scores far
+    above it. Missing joints ((0, 0) pixels) are ignored; clips without interior motion are
+    left out (NaN when none is left).
+
+    Shape: ``(N, T, 18, 2)`` pixels, ``T >= 4`` -> float.
+    """
+    dances = np.asarray(dances, dtype=np.float64)
+    present = ~np.all(dances == 0, axis=-1)
+    both = present[:, 1:] & present[:, :-1]
+    step = np.where(both, np.linalg.norm(np.diff(dances, axis=1), axis=-1), 0.0).max(axis=-1)
+    interior = np.median(step[:, 1:-1], axis=1)
+    edges = np.maximum(step[:, 0], step[:, -1])
+    moving = interior > 0
+    return _nanmean(edges[moving] / interior[moving]) if moving.any() else float("nan")

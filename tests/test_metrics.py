@@ -248,3 +248,15 @@ def test_kinematic_beats_survive_one_glitched_frame():
     assert len(clean) >= 12
     assert len(found) >= len(clean) - 1
     assert np.all(np.min(np.abs(found[:, None] - clean[None, :]), axis=1) <= 0.1)
+
+
+def test_edge_jump_is_about_one_for_smooth_motion_and_large_for_a_thrown_first_frame():
+    from metrics.evaluation import edge_jump
+
+    dance = np.zeros((2, 50, 18, 2)) + 300.0
+    dance[..., 1] += np.linspace(0, 49, 50)[None, :, None]  # constant drift: equal steps
+    assert edge_jump(dance) == pytest.approx(1.0)
+    thrown = dance.copy()
+    thrown[:, 0] += 300.0
+    assert edge_jump(thrown) > 10 * edge_jump(dance)
+    assert np.isnan(edge_jump(np.full((1, 50, 18, 2), 300.0)))
