@@ -40,3 +40,15 @@ def write_corpus_file(path, videos=3, clips=1, seed=0):
 def tiny_corpus(tmp_path):
     """Path of a 3-video, 1-clip-per-video corpus (6 samples of 5 s)."""
     return write_corpus_file(tmp_path / "tiny.json")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch thread: the suite's tensors are small, and on a small shared machine more
+    threads than free cores make OpenMP spin and stall."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
