@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from tensorboardX import SummaryWriter
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -282,11 +282,28 @@ def load_frozen_st_gcn(path, device):
 
 # ----------------------------------------------------------------------------- checkpoints
 
+def ema_decay(decay, updates):
+    """The averaging decay at update ``updates``: ``min(decay, (1 + n) / (10 + n))``.
+
+    Early on the average forgets fast (0.1, 0.18, 0.25, ...), so the untrained first weights do
+    not linger in it for thousands of steps; after about ``10 / (1 - decay)`` updates it is ``decay``.
+    """
+    return min(decay, (1.0 + updates) / (10.0 + updates))
+
+
 def build_ema(generator, decay):
-    """Exponential moving average of the generator's weights and BatchNorm statistics (or None)."""
+    """Warmed-up moving average of the generator's weights and BatchNorm statistics (or None)."""
     if not decay:
         return None
-    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    @torch.no_grad()
+    def update(averaged, current, updates):  # one call per (device, dtype) group of tensors
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1.0 - ema_decay(decay, int(updates)))
+        else:  # BatchNorm's batch counters
+            torch._foreach_copy_(averaged, current)
+
+    return AveragedModel(generator, multi_avg_fn=update, use_buffers=True)
 
 
 def save_checkpoints(out, tag, nets, optimizers, epoch, step, args, batch=None, rng=None, ema=None):

@@ -238,3 +238,24 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
     assert dancer.edge_pad == 6
     for key, value in dancer.state_dict().items():
         assert torch.equal(value, last["generator_ema"][key].float()), key
+
+
+def test_ema_warms_up_then_averages_at_its_decay():
+    assert train.ema_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert train.ema_decay(0.999, 100_000) == 0.999
+
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
+    ema = train.build_ema(net, 0.999)
+    expected = net[0].weight.item()  # the first update copies
+    for update in range(1, 6):
+        with torch.no_grad():
+            net[0].weight.fill_(float(update))
+        net(torch.randn(4, 1))  # moves the BatchNorm statistics and counter
+        ema.update_parameters(net)
+        if update > 1:
+            d = (1.0 + update - 1) / (10.0 + update - 1)
+            expected = d * expected + (1 - d) * update
+        else:
+            expected = 1.0
+        assert ema.module[0].weight.item() == pytest.approx(expected, rel=1e-6)
+    assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
