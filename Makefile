@@ -7,6 +7,7 @@ DEMO ?= demo_out
 # make demo's budget on 2 CPU cores: a short ST-GCN pre-training and a few minutes of GAN training
 DEMO_GCN_EPOCHS ?= 4
 DEMO_TRAIN_MINUTES ?= 6
+SHIPPED ?= pretrain_model/generator.pth
 
 .PHONY: venv demo corpus test test-all clean
 
@@ -23,17 +24,19 @@ corpus: $(DATA)
 $(DATA): | venv
 	$(PY) -m dataset.synthetic --out $(DATA)
 
-# corpus -> ST-GCN pre-training -> a short GAN run -> videos of a held-out clip and a whole song
+# corpus -> a short ST-GCN pre-training and GAN run (the pipeline end to end), then videos of a
+# held-out clip (ground truth | generated) and of a whole song, danced by the shipped generator
 demo: corpus
 	$(PY) pretrain_gcn.py --data $(DATA) --out $(DEMO)/GCN.pth --epochs $(DEMO_GCN_EPOCHS)
 	$(PY) train.py --data $(DATA) --pretrain_GCN $(DEMO)/GCN.pth --out $(DEMO)/run \
 		--max_minutes $(DEMO_TRAIN_MINUTES)
-	$(PY) -m dataset.synthetic_music --out $(DEMO)/song.wav --genre house --seconds 30 --seed 1
 	$(PY) get_demo.py --model $(DEMO)/run/generator_last.pth --data $(DATA) --count 1 --video \
-		--output $(DEMO)/test_clip
-	$(PY) get_demo.py --model $(DEMO)/run/generator_last.pth --audio $(DEMO)/song.wav --video \
-		--output $(DEMO)/song
-	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated) and $(DEMO)/song/song.mp4"
+		--output $(DEMO)/short_run
+	$(PY) -m dataset.synthetic_music --out $(DEMO)/song.wav --genre house --seconds 30 --seed 1
+	$(PY) get_demo.py --model $(SHIPPED) --data $(DATA) --count 1 --video --output $(DEMO)/test_clip
+	$(PY) get_demo.py --model $(SHIPPED) --audio $(DEMO)/song.wav --video --output $(DEMO)/song
+	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated) and $(DEMO)/song/song.mp4;"
+	@echo "        $(DEMO)/short_run/*.mp4 from the generator this demo trained for $(DEMO_TRAIN_MINUTES) min"
 
 test: venv
 	$(PY) -m pytest -q
