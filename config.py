@@ -9,6 +9,7 @@ import argparse
 
 DEFAULT_DATA = "dataset/synthetic.json"
 DEFAULT_GCN = "./pretrain_model/GCN.pth"
+SHIPPED_GENERATOR = "./pretrain_model/generator.pth"
 
 # Speed-ups of the training loop (train.py), by name; none changes the maths.
 SPEEDUPS = {
@@ -31,9 +32,10 @@ RECIPES = {
     # issue "a model that really dances": mirrored GRU context at the clip ends (against the
     # boundary glitch), bf16 autocast (faster, so more iterations per hour), a warmed-up moving
     # average of the generator's weights, a quarter of the paper's L1 weight (held-out FID, genre
-    # and retrieval were better in the README's ablation), and the held-out beat alignment
-    # tracked to keep the best generator.
-    "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100},
+    # and retrieval were better in the README's ablation), and the beat alignment on 4 training
+    # videos held out of training tracked to keep the best generator.
+    "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
+             "val_videos": 4},
 }
 
 
@@ -96,8 +98,12 @@ def train_parser():
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")
     recipe.add_argument("--eval_every", type=int, default=0,
-                        help="every this many iterations, score the held-out split's beat "
-                             "alignment and keep the best generator as generator_best.pth (0 = off)")
+                        help="every this many iterations, score the held-out beat alignment "
+                             "and keep the best generator as generator_best.pth (0 = off)")
+    recipe.add_argument("--val_videos", type=int, default=0,
+                        help="hold this many training videos out of training and score "
+                             "--eval_every on them (0 = score on the test split, which then "
+                             "judges the kept checkpoint optimistically)")
     opt = parser.add_argument_group("optimisation (paper defaults)")
     opt.add_argument("--niter", type=int, default=400, help="training epochs")
     opt.add_argument("--batch_size", type=int, default=16)
@@ -182,9 +188,9 @@ def demo_parser():
     parser = _parser("Dance the test clips (ground truth beside generated: skeleton frames, clip "
                      "WAV and poses, in Demo/frame2vid.sh's layout) or any songs given with --audio "
                      "(poses, OpenPose JSON, WAV, and with --video an MP4 with the music).")
-    parser.add_argument("--model", default="./log/test/generator_0400.pth",
+    parser.add_argument("--model", default=SHIPPED_GENERATOR,
                         help="generator checkpoint (this project's, or the original release's "
-                             "generator_XXXX.pth)")
+                             "generator_XXXX.pth); the default is the shipped one")
     parser.add_argument("--output", default="./demo_out", help="output folder (created)")
     songs = parser.add_argument_group("songs")
     songs.add_argument("--audio", action="append", default=[], metavar="SONG",

@@ -1,9 +1,10 @@
 """Held-out beat alignment while training, to keep the best generator of a volatile GAN run.
 
 The score is the mean of the two published beat-alignment variants (averaged over music beats
-and over motion beats, see :mod:`metrics.beats`) on the test split, with librosa's music beats as
-in ``evaluate.py``. The motion-averaged variant punishes jitter (many spurious kinematic beats)
-that the music-averaged one rewards; a dance without kinematic beats scores 0 on it.
+and over motion beats, see :mod:`metrics.beats`) on the validation (or test) videos, with
+librosa's music beats as in ``evaluate.py``. The motion-averaged variant punishes jitter (many
+spurious kinematic beats) that the music-averaged one rewards; a dance without kinematic beats
+scores 0 on it.
 """
 
 import math
@@ -16,14 +17,21 @@ from metrics.evaluation import beat_scores
 
 
 class HeldOutScorer:
-    """Scores a generator on the held-out clips of ``data`` (one fixed noise draw per clip)."""
+    """Scores a generator on clips that it does not train on (one fixed noise draw per clip).
 
-    def __init__(self, data, split_rule, device, seed=0):
+    With ``val_videos`` those are the validation videos held out of the training split;
+    without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
+    """
+
+    def __init__(self, data, split_rule, device, seed=0, val_videos=0):
+        self.split = "val" if val_videos else "test"
         try:
-            test_set = DanceDataset(data, split="test", split_rule=split_rule)
+            held_out = DanceDataset(data, split=self.split, split_rule=split_rule,
+                                    val_videos=val_videos)
         except ValueError as exc:
             raise SystemExit("error: --eval_every needs a held-out split: %s" % exc) from None
-        self.music, _ = dataset_music(test_set)
+        self.video_ids = held_out.video_ids
+        self.music, _ = dataset_music(held_out)
         self.device, self.seed = device, seed
 
     @torch.no_grad()

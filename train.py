@@ -452,7 +452,8 @@ def main(argv=None):
     configure_process(device, args)
 
     # ---- data
-    train_set = DanceDataset(args.data, split="train", split_rule=args.split)
+    train_set = DanceDataset(args.data, split="train", split_rule=args.split,
+                             val_videos=args.val_videos)
     sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
                                  seed=args.seed, drop_last=True)
     batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
@@ -466,7 +467,13 @@ def main(argv=None):
     nets = build_networks(device, args.edge_pad)
     optimizers = build_optimizers(nets, args)
     ema = build_ema(nets["generator"], args.ema)
-    scorer = HeldOutScorer(args.data, args.split, device, args.seed) if args.eval_every and master else None
+    scorer = None
+    if args.eval_every and master:
+        scorer = HeldOutScorer(args.data, args.split, device, args.seed, args.val_videos)
+        if scorer.split == "test":
+            log.warning("--eval_every scores the test videos: generator_best.pth is chosen on "
+                        "them, so its scores there are optimistic (--val_videos N avoids this)")
+        log.info("checkpoint selection on %s videos %s", scorer.split, " ".join(scorer.video_ids))
     best = -math.inf
     step, epoch, batch, rng = 0, 1, 0, None
     resume = latest_checkpoint(args.out) if args.resume == "auto" else args.resume
@@ -483,7 +490,7 @@ def main(argv=None):
         else:
             log.warning("%s was written by %d processes, this run has %d: random streams restart "
                         "from --seed", resume, len(ckpt["rng"]), world_size)
-        changed = sorted(k for k in ("data", "split", "batch_size", "seed", "gap", "amp")
+        changed = sorted(k for k in ("data", "split", "val_videos", "batch_size", "seed", "gap", "amp")
                          if ckpt["config"].get(k) != getattr(args, k))
         if changed:
             log.warning("resuming with other %s than %s's run: it will not continue exactly",
@@ -516,14 +523,16 @@ def main(argv=None):
         for name, value in scores.items():
             writer.add_scalar("heldout/" + name, value, step)
         with open(os.path.join(args.out, "heldout.jsonl"), "a") as f:
-            f.write(json.dumps({"step": step, **scores}) + "\n")
+            f.write(json.dumps({"step": step, "split": scorer.split, **scores}) + "\n")
         if scores["beat_align"] > best:
             best = scores["beat_align"]
             atomic_torch_save({"format": CHECKPOINT_FORMAT, "step": step, "epoch": epoch,
                                "config": vars(args), "generator_args": {"edge_pad": args.edge_pad},
-                               "generator": dancer.state_dict(), "heldout": scores},
+                               "generator": dancer.state_dict(), "heldout": scores,
+                               "heldout_split": scorer.split},
                               os.path.join(args.out, "generator_best.pth"))
-        log.info("step %d held-out beat alignment %.3f (best %.3f)", step, scores["beat_align"], best)
+        log.info("step %d %s beat alignment %.3f (best %.3f)", step, scorer.split,
+                 scores["beat_align"], best)
 
     # ---- loop
     writer = None

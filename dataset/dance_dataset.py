@@ -42,7 +42,7 @@ CACHE_VERSION = 1
 ORIGINAL_LAST_TRAIN_VIDEO = "046"
 ORIGINAL_TEST_VIDEOS = ("047", "049")
 DEFAULT_TEST_FRACTION = 0.1
-SPLITS = ("train", "test", "all")
+SPLITS = ("train", "val", "test", "all")
 
 _INT16 = np.iinfo(np.int16)
 
@@ -466,6 +466,23 @@ def split_videos(video_ids, rule="auto", meta=None):
     return [v for v in ids if v not in test], test
 
 
+def validation_videos(train_ids, count):
+    """``count`` of the sorted ``train_ids``, spread evenly over them, to hold out of training.
+
+    They stand in for unseen data when choosing among checkpoints, so that the test videos are
+    not used for that choice. ``count`` 0 gives none.
+
+    Raises:
+        ValueError: ``count`` negative, or not fewer than the training videos.
+    """
+    ids = sorted(train_ids)
+    if count < 0 or (count and count >= len(ids)):
+        raise ValueError(f"{count} validation videos: expected 0 or fewer than the "
+                         f"{len(ids)} training videos")
+    step = len(ids) / count if count else 0
+    return [ids[int(step * (i + 0.5))] for i in range(count)]
+
+
 # ---------------------------------------------------------------------------------------------
 # Dataset
 
@@ -475,9 +492,11 @@ class DanceDataset(Dataset):
 
     Args:
         path: the dataset file (double-encoded or plain JSON).
-        split: ``"train"``, ``"test"`` or ``"all"`` (every video, whatever the rule).
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"all"`` (every video, whatever the rule).
         split_rule: see :func:`split_videos`; ``"auto"`` by default.
         use_cache: read and write ``<path>.cache.npz``.
+        val_videos: this many training videos (:func:`validation_videos`) leave ``"train"`` and
+            form ``"val"``.
 
     Item (dict):
         audio: ``(50, 1600)`` float32, raw int16-range samples (not normalised); row t is frame t.
@@ -492,7 +511,7 @@ class DanceDataset(Dataset):
         split_rule: the concrete rule used (``"auto"`` resolved).
     """
 
-    def __init__(self, path, split="train", split_rule="auto", use_cache=True):
+    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0):
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: expected one of {SPLITS}")
         self.path = Path(path)
@@ -505,7 +524,13 @@ class DanceDataset(Dataset):
         else:
             self.split_rule = resolve_split_rule(corpus.video_ids, split_rule, self.meta)
             train, test = split_videos(corpus.video_ids, self.split_rule, self.meta)
-            chosen = train if split == "train" else test
+            try:
+                val = validation_videos(train, val_videos)
+            except ValueError as exc:
+                raise ValueError(f"{self.path}: split rule {self.split_rule!r}: {exc}") from None
+            if split == "val" and not val:
+                raise ValueError(f"{self.path}: the 'val' split needs val_videos > 0")
+            chosen = {"train": [v for v in train if v not in val], "val": val, "test": test}[split]
             if not chosen:
                 raise ValueError(
                     f"{self.path}: split rule {self.split_rule!r} gives no {split} videos "

@@ -20,6 +20,7 @@ from dataset.dance_dataset import (
     parse_dataset_file,
     resolve_split_rule,
     split_videos,
+    validation_videos,
 )
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES
 from dataset.skeleton import NUM_JOINTS
@@ -399,8 +400,30 @@ def test_dataset_splits_and_empty_requested_split(small):
         DanceDataset(path, split="test", split_rule="original")  # no "047" or "049" here
     with pytest.raises(ValueError, match="gives no train videos"):
         DanceDataset(path, split="train", split_rule="videos:000,001")
-    with pytest.raises(ValueError, match="split 'val'"):
+    with pytest.raises(ValueError, match="the 'val' split needs val_videos > 0"):
         DanceDataset(path, split="val")
+    with pytest.raises(ValueError, match="split 'valid'"):
+        DanceDataset(path, split="valid")
+
+
+def test_validation_videos_leave_training_and_spread_over_it():
+    train = ["%03d" % i for i in range(32)]
+    val = validation_videos(train, 4)
+    assert val == ["004", "012", "020", "028"]
+    assert validation_videos(train, 0) == []
+    for count in (-1, 32):
+        with pytest.raises(ValueError, match="fewer than the 32 training videos"):
+            validation_videos(train, count)
+
+
+def test_val_split_is_disjoint_from_train_and_test(small):
+    path, _ = small
+    train = DanceDataset(path, split="train", split_rule="all", val_videos=1)
+    val = DanceDataset(path, split="val", split_rule="all", val_videos=1)
+    assert val.video_ids == ["001"] and train.video_ids == ["000"]
+    assert len(train) + len(val) == len(DanceDataset(path, split="train", split_rule="all"))
+    with pytest.raises(ValueError, match="1 training videos"):
+        DanceDataset(path, split="train", split_rule="videos:001", val_videos=1)
 
 
 def test_sidecar_meta_drives_auto_split_and_genres(tmp_path):

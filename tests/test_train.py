@@ -224,11 +224,13 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
     out = tmp_path / "run"
     train.main(["--data", tiny_corpus, "--split", "videos:002", "--pretrain_GCN", gcn,
                 "--out", str(out), "--batch_size", "2", "--max_steps", "2", "--recipe", "beat",
-                "--eval_every", "1", "--amp", "fp32"])
-    lines = (out / "heldout.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and all(0 <= json.loads(line)["beat_align"] <= 1 for line in lines)
+                "--eval_every", "1", "--amp", "fp32", "--val_videos", "1"])
+    lines = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and all(0 <= line["beat_align"] <= 1 for line in lines)
+    assert all(line["split"] == "val" for line in lines)  # chosen on training videos held out
     best = torch.load(out / "generator_best.pth", weights_only=True)
     assert best["step"] in (1, 2) and best["generator_args"] == {"edge_pad": 6}
+    assert best["heldout_split"] == "val"
 
     last = torch.load(out / "generator_last.pth", weights_only=True)
     assert last["ema_steps"] == 2 and last["generator_args"] == {"edge_pad": 6}

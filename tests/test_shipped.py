@@ -1,0 +1,55 @@
+"""The checkpoints shipped in pretrain_model/: they load, carry their record, and dance."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from config import DEFAULT_GCN, SHIPPED_GENERATOR
+from dataset.format import CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_FRAME
+from dataset.synthetic_music import STYLE_NAMES, sample_song, synthesize_song
+from evaluate import generate
+from model.compat import load_generator, load_st_gcn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shipped(path):
+    return os.path.join(ROOT, path)
+
+
+def test_shipped_files_fit_the_size_budget():
+    sizes = [os.path.getsize(shipped(p)) for p in (SHIPPED_GENERATOR, DEFAULT_GCN)]
+    assert sum(sizes) <= 25 * 10 ** 6
+
+
+def test_shipped_generator_records_how_it_was_trained():
+    record = torch.load(shipped(SHIPPED_GENERATOR), map_location="cpu", weights_only=True)
+    assert record["generator_args"] == {"edge_pad": 6}
+    assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
+    assert record["note"] and record["step"] == 700
+    assert all(v.dtype in (torch.float16, torch.float32, torch.int64) for v in record["generator"].values())
+
+
+def test_shipped_generator_dances_differently_to_different_music():
+    generator = load_generator(shipped(SHIPPED_GENERATOR))
+    assert generator.edge_pad == 6 and not generator.training
+    rng = np.random.default_rng(0)
+    clips = []
+    for genre in ("lofi", "techno"):
+        song = sample_song(STYLE_NAMES.index(genre), rng)
+        audio = synthesize_song(song, 0.0, CLIP_SAMPLES // 2)
+        clips.append(audio.reshape(SAMPLE_FRAMES, SAMPLES_PER_FRAME))
+    dances = generate(generator, np.stack(clips).astype(np.float32), 1, 0, torch.device("cpu"))[:, 0]
+    assert dances.shape == (2, SAMPLE_FRAMES, 18, 2) and np.isfinite(dances).all()
+    assert dances[..., 0].min() >= 0 and dances[..., 0].max() <= 640
+    moving = np.abs(np.diff(dances, axis=1)).mean()
+    assert moving > 0.1  # not a frozen pose
+    assert np.abs(dances[0] - dances[1]).mean() > moving  # the music changes the dance
+
+
+def test_shipped_st_gcn_classifies_the_four_genres():
+    st_gcn = load_st_gcn(shipped(DEFAULT_GCN))
+    logits = st_gcn(torch.zeros(1, SAMPLE_FRAMES, 36))
+    assert logits.shape == (1, 4) and torch.isfinite(logits).all()
