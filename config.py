@@ -97,6 +97,10 @@ def train_parser():
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")
+    recipe.add_argument("--saturation_penalty", type=float, default=0.0,
+                        help="weight of mean(relu(|z| - 3)^2) on the generator's pre-tanh "
+                             "outputs z (0 = the paper's): a coordinate stuck in the tanh's "
+                             "flat ends otherwise gets no gradient (collapsed frames)")
     recipe.add_argument("--eval_every", type=int, default=0,
                         help="every this many iterations, score the held-out beat alignment "
                              "and keep the best generator as generator_best.pth (0 = off)")

@@ -48,14 +48,15 @@ from heldout import HeldOutScorer
 from model.compat import CheckpointError, load_st_gcn
 from model.generator import Generator
 from model.local_discriminator import LocalDiscriminator
-from model.losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss
+from model.losses import (feature_matching_loss, gradient_penalty, pose_perceptual_loss,
+                          saturation_penalty)
 from model.sequence_discriminator import SequenceDiscriminator
 from runtime import (atomic_torch_save, atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
                      seed_everything, set_rng_state, set_threads)
 
 CHECKPOINT_FORMAT = "dance-synth/1"
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
-              "d_local", "d_seq", "gradient_penalty")
+              "d_local", "d_seq", "gradient_penalty")  # and "saturation" with --saturation_penalty
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
 # Checkpoint entries: generator_*.pth holds the generator, discriminator_*.pth the two others.
@@ -143,10 +144,12 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
     return 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0)) + lambda_gp * gp, gp
 
 
-def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, logits=None):
     """The generator's objective and its terms.
 
-    ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``.
+    ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``,
+    plus ``saturation_penalty * saturation(logits)`` when ``args.saturation_penalty`` is set
+    (``logits``: the generator's pre-tanh outputs, ``fake = tanh(logits)``).
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes.
     Returns ``(total, {term name: tensor})``.
     """
@@ -164,6 +167,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
+    if args.saturation_penalty:
+        terms["saturation"] = saturation_penalty(logits)
+        total = total + args.saturation_penalty * terms["saturation"]
     return total, terms
 
 
@@ -215,7 +221,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=
     G, D_local, D_seq = (nets[name] for name in NETWORKS)
 
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
-        fake = G(music).float()
+        logits = G(music, logits=True).float() if args.saturation_penalty else None
+        fake = logits.tanh() if logits is not None else G(music).float()
 
     with phase("local_d"):
         with cast():
@@ -240,7 +247,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=
                 code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
-                                                music_code=code)
+                                                music_code=code, logits=logits)
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()
@@ -568,7 +575,7 @@ def main(argv=None):
             if scorer is not None and step % args.eval_every == 0:
                 evaluate_held_out()
             for name, value in terms.items():
-                sums[name] += value
+                sums[name] = sums.get(name, 0.0) + value
                 if master:
                     writer.add_scalar("iter/" + name, value, step - 1)
             bar.set_postfix(G="%.3f" % terms.get("g_total", float("nan")),

@@ -57,3 +57,18 @@ def gradient_penalty(discriminator, real, fake, audio):
     prob, _ = discriminator(interpolates, audio)
     grad, = torch.autograd.grad(prob.sum(), interpolates, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+SATURATION_MARGIN = 3.0  # tanh(3) = 0.995: 1.6 px from the canvas edge
+
+
+def saturation_penalty(logits, margin=SATURATION_MARGIN):
+    """``mean(relu(|z| - margin)^2)`` over the generator's pre-tanh outputs ``z``.
+
+    Where ``|z|`` is large the tanh is flat, so a pose coordinate stuck there gets no gradient
+    from any loss on the pose; this term gives it one (``2 (|z| - margin) sign(z)``) and is zero
+    inside the margin, where poses live.
+
+    Shape: ``(B, T, 36)`` -> scalar.
+    """
+    return F.relu(logits.abs() - margin).pow(2).mean()

@@ -261,3 +261,47 @@ def test_ema_warms_up_then_averages_at_its_decay():
             expected = 1.0
         assert ema.module[0].weight.item() == pytest.approx(expected, rel=1e-6)
     assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
+
+
+def test_saturation_penalty_gives_saturated_outputs_a_gradient():
+    from model.losses import saturation_penalty
+
+    z = torch.tensor([[[0.5, -2.9, 4.0, -13.0]]], requires_grad=True)
+    value = saturation_penalty(z)
+    assert value.item() == pytest.approx((1.0 ** 2 + 10.0 ** 2) / 4)
+    value.backward()
+    assert z.grad.flatten().tolist() == pytest.approx([0.0, 0.0, 2 * 1.0 / 4, -2 * 10.0 / 4])
+    z.tanh().sum().backward()  # for contrast: the pose itself gives -13 almost no gradient
+    assert abs(z.grad[0, 0, 3].item() - (-5.0)) < 1e-6
+
+
+def test_generator_logits_are_the_poses_before_their_tanh():
+    from model.generator import Generator
+
+    torch.manual_seed(0)
+    generator = Generator().eval()
+    audio, noise = torch.randn(2, 50, 1600) * 1000, torch.randn(2, 50, 10) * 0.33
+    with torch.no_grad():
+        assert torch.allclose(generator(audio, noise, logits=True).tanh(), generator(audio, noise))
+
+
+def test_saturation_penalty_joins_the_generator_objective():
+    torch.manual_seed(1)
+    args = args_for("--saturation_penalty", "2")
+    nets = train.build_networks(torch.device("cpu"))
+    for net in nets.values():
+        net.eval()
+    music, real = batch(seed=3)
+    logits = nets["generator"](music, noise=torch.zeros(2, 50, 10), logits=True) * 20  # some past 3
+    fake = logits.tanh()
+    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music, args, logits=logits)
+    plain, _ = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
+    assert terms["saturation"].item() > 0
+    assert torch.allclose(total, plain + 2 * terms["saturation"])
+
+    optimizers = train.build_optimizers(nets, args)
+    for net in nets.values():
+        net.train()
+    values = train.training_step(nets, optimizers, frozen_gcn(), music, real, args)
+    assert set(values) == set(train.LOSS_TERMS) | {"saturation"}
+    assert all(math.isfinite(v) for v in values.values())
