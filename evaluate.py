@@ -70,7 +70,7 @@ from dataset.format import FPS, NOISE_STD, SAMPLE_FRAMES
 from dataset.skeleton import NUM_JOINTS, denormalize, missing_mask, normalize
 from metrics.beats import beat_hit_rate, music_beats
 from metrics.diversity import diversity, multimodality
-from metrics.evaluation import (beat_scores, derangement, edge_jump, fid_in_sample_span, genre_accuracy, retrieval_accuracy,
+from metrics.evaluation import (beat_scores, corner_frames, derangement, edge_jump, fid_in_sample_span, genre_accuracy, retrieval_accuracy,
                                 standardize, tempo_scores, window_beats)
 from metrics.fid import kinetic_features
 from model.compat import generator_args, load_generator, load_st_gcn
@@ -82,7 +82,7 @@ REPORT_FORMAT = "dance-synth/evaluation/1"
 METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_rate", "motion_beats_per_clip",
            "fid_gcn", "fid_kinetic", "diversity_gcn", "diversity_kinetic", "multimodality_gcn",
            "multimodality_kinetic", "retrieval_top1", "genre_accuracy", "tempo_within_5pct",
-           "tempo_median_error", "edge_jump")
+           "tempo_median_error", "edge_jump", "corner_frames")
 TRUTH_TOLERANCE_S = 0.07  # librosa beats within this of a true beat count as found
 BATCH = 64
 
@@ -352,6 +352,7 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
     if music.bpm is not None:
         scores.update(tempo_scores(row.dances, music.bpm[row.music]))
     scores["edge_jump"] = edge_jump(row.dances)
+    scores["corner_frames"] = corner_frames(row.dances)
     return scores
 
 

@@ -8,6 +8,7 @@ its music's beat times (seconds from the clip start), true tempo or genre label.
 import numpy as np
 
 from dataset.format import FPS
+from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH
 from metrics.beats import (beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate,
                            kinematic_beats, kinematic_tempo, tempo_error)
 from metrics.fid import fid
@@ -198,3 +199,19 @@ def edge_jump(dances):
     edges = np.maximum(step[:, 0], step[:, -1])
     moving = interior > 0
     return _nanmean(edges[moving] / interior[moving]) if moving.any() else float("nan")
+
+
+def corner_frames(dances, min_joints=4, tol_px=2.0):
+    """Share of frames with at least ``min_joints`` joints on a corner of the 640x360 canvas.
+
+    A generator whose pose layer saturates its tanh throws joints to the corners ((0, 0), the
+    missing-joint mark, or (640, 360)), which draws as long bars across the frame. Real poses
+    reach a corner only as missing joints, a few per frame at most in the embedded corpus.
+
+    Shape: ``(N, T, 18, 2)`` pixels -> float in [0, 1].
+    """
+    dances = np.asarray(dances, dtype=np.float64)
+    corners = np.array([[0.0, 0.0], [CANVAS_WIDTH, 0.0], [0.0, CANVAS_HEIGHT],
+                        [CANVAS_WIDTH, CANVAS_HEIGHT]])
+    distance = np.abs(dances[..., None, :] - corners).max(axis=-1).min(axis=-1)  # (N, T, J)
+    return float(((distance <= tol_px).sum(axis=-1) >= min_joints).mean())

@@ -260,3 +260,16 @@ def test_edge_jump_is_about_one_for_smooth_motion_and_large_for_a_thrown_first_f
     thrown[:, 0] += 300.0
     assert edge_jump(thrown) > 10 * edge_jump(dance)
     assert np.isnan(edge_jump(np.full((1, 50, 18, 2), 300.0)))
+
+
+def test_corner_frames_counts_frames_thrown_to_the_canvas_corners():
+    from metrics.evaluation import corner_frames
+
+    dance = np.zeros((2, 10, 18, 2)) + 300.0
+    dance[0, 0, :3] = 0.0  # three missing joints: an ordinary frame
+    assert corner_frames(dance) == 0.0
+    dance[0, 1, :12] = 0.0004  # a saturated frame: 12 joints at (0, 0), 5 at (640, 360)
+    dance[0, 1, 12:17] = [640.0, 360.0]
+    dance[1, 5, :4] = [639.0, 1.0]  # four joints on the top-right corner
+    assert corner_frames(dance) == pytest.approx(2 / 20)
+    assert corner_frames(dance, min_joints=5) == pytest.approx(1 / 20)
