@@ -27,8 +27,9 @@ def test_shipped_files_fit_the_size_budget():
 def test_shipped_generator_records_how_it_was_trained():
     record = torch.load(shipped(SHIPPED_GENERATOR), map_location="cpu", weights_only=True)
     assert record["generator_args"] == {"edge_pad": 6}
+    assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 4
     assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
-    assert record["note"] and record["step"] == 700
+    assert record["note"] and record["step"] == 2225
     assert all(v.dtype in (torch.float16, torch.float32, torch.int64) for v in record["generator"].values())
 
 
