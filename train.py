@@ -221,8 +221,11 @@ def training_step(nets, optimizers, st_gcn, music, real, args, update_generator=
     G, D_local, D_seq = (nets[name] for name in NETWORKS)
 
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
-        logits = G(music, logits=True).float() if args.saturation_penalty else None
-        fake = logits.tanh() if logits is not None else G(music).float()
+        if args.saturation_penalty:  # the penalty needs the pose layer's pre-tanh outputs
+            logits = G(music, logits=True).float()
+            fake = logits.tanh()
+        else:
+            logits, fake = None, G(music).float()
 
     with phase("local_d"):
         with cast():

@@ -5,7 +5,6 @@ import torch
 
 import bench
 import train
-from test_train import one_thread  # noqa: F401  (autouse fixture)
 
 
 @pytest.mark.parametrize("optimize, amp", [(False, "fp32"), (True, "bf16")])

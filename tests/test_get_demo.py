@@ -34,15 +34,6 @@ def drum_track(seconds, rate=SAMPLE_RATE, seed=0):
     return (0.6 * kick + 0.1 * np.sin(2 * np.pi * 440 * t) + 0.05 * noise).astype(np.float32)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One torch thread, get_demo.py's default (fast on shared cores); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A random-weight checkpoint, a 23 s OGG song (44.1 kHz stereo) and a 3.05 s WAV song."""

@@ -10,14 +10,6 @@ from dataset.synthetic import generate_corpus, write_corpus
 from model.compat import load_st_gcn
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def genre_corpus(tmp_path_factory):
     """8 videos (2 per genre) of 1 clip, with the ground-truth sidecar."""

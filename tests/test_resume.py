@@ -14,7 +14,7 @@ import torch
 
 import train
 from conftest import write_corpus_file
-from test_train import one_thread, write_gcn  # noqa: F401  (one_thread: autouse fixture)
+from test_train import write_gcn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -16,15 +16,6 @@ from pretrain_gcn import GCN_FORMAT
 from runtime import atomic_torch_save
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a small shared machine, more threads than free cores stall OpenMP."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def args_for(*extra):
     return train_parser().parse_args(list(extra))
 
@@ -248,17 +239,15 @@ def test_ema_warms_up_then_averages_at_its_decay():
 
     net = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
     ema = train.build_ema(net, 0.999)
-    expected = net[0].weight.item()  # the first update copies
-    for update in range(1, 6):
+    expected = None
+    for update in range(1, 6):  # the weight is set to 1, 2, ..., 5 before each update
         with torch.no_grad():
             net[0].weight.fill_(float(update))
         net(torch.randn(4, 1))  # moves the BatchNorm statistics and counter
         ema.update_parameters(net)
-        if update > 1:
-            d = (1.0 + update - 1) / (10.0 + update - 1)
-            expected = d * expected + (1 - d) * update
-        else:
-            expected = 1.0
+        done = update - 1  # updates averaged before this one; the first one copies
+        d = (1.0 + done) / (10.0 + done)
+        expected = float(update) if done == 0 else d * expected + (1 - d) * update
         assert ema.module[0].weight.item() == pytest.approx(expected, rel=1e-6)
     assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
 
