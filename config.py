@@ -101,6 +101,14 @@ def train_parser():
                         help="weight of mean(relu(|z| - 3)^2) on the generator's pre-tanh "
                              "outputs z (0 = the paper's): a coordinate stuck in the tanh's "
                              "flat ends otherwise gets no gradient (collapsed frames)")
+    recipe.add_argument("--random_crop", action="store_true",
+                        help="train on 5 s windows cut at a random frame of each 10 s clip, "
+                             "drawn afresh every epoch (the paper's: each clip's fixed first and "
+                             "last 5 s)")
+    recipe.add_argument("--l1_visible", action="store_true",
+                        help="leave joints missing from the ground truth (stored at pixel (0, 0), "
+                             "a canvas corner) out of the L1 term (the paper's: L1 pulls the "
+                             "generated joint to that corner)")
     recipe.add_argument("--eval_every", type=int, default=0,
                         help="every this many iterations, score the held-out beat alignment "
                              "and keep the best generator as generator_best.pth (0 = off)")

@@ -49,7 +49,7 @@ from model.compat import CheckpointError, load_st_gcn
 from model.generator import Generator
 from model.local_discriminator import LocalDiscriminator
 from model.losses import (feature_matching_loss, gradient_penalty, pose_perceptual_loss,
-                          saturation_penalty)
+                          saturation_penalty, visible_l1_loss)
 from model.sequence_discriminator import SequenceDiscriminator
 from runtime import (atomic_torch_save, atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
                      seed_everything, set_rng_state, set_threads)
@@ -149,7 +149,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, logit
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``,
     plus ``saturation_penalty * saturation(logits)`` when ``args.saturation_penalty`` is set
-    (``logits``: the generator's pre-tanh outputs, ``fake = tanh(logits)``).
+    (``logits``: the generator's pre-tanh outputs, ``fake = tanh(logits)``). With
+    ``args.l1_visible`` the L1 leaves out the joints missing from ``real``.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes.
     Returns ``(total, {term name: tensor})``.
     """
@@ -162,7 +163,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, logit
         "g_local_adv": bce(D_local(fake), 1.0),
         "g_seq_adv": bce(prob_fake, 1.0),
         "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
-        "l1": F.l1_loss(fake, real),
+        "l1": visible_l1_loss(fake, real) if args.l1_visible else F.l1_loss(fake, real),
         "perceptual": pose_perceptual_loss(st_gcn, fake, real).float(),
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
@@ -439,10 +440,12 @@ def replicas_agree(nets):
 def epoch_batches(dataset, sampler, epoch, skip, args):
     """This process's batches of ``epoch`` from batch ``skip`` on.
 
-    The shuffle derives from ``--seed`` and the epoch alone (the sampler's), and the loader does
-    not touch the global random state, so a resumed run sees exactly the batches it would have.
+    The shuffle (the sampler's) and ``--random_crop``'s windows derive from ``--seed`` and the
+    epoch alone, and the loader does not touch the global random state, so a resumed run sees
+    exactly the batches it would have.
     """
     sampler.set_epoch(epoch)
+    dataset.set_epoch(epoch)
     order = list(sampler)[skip * args.batch_size:]
     return DataLoader(dataset, batch_size=args.batch_size, sampler=order, drop_last=True,
                       num_workers=args.num_workers,
@@ -463,7 +466,8 @@ def main(argv=None):
 
     # ---- data
     train_set = DanceDataset(args.data, split="train", split_rule=args.split,
-                             val_videos=args.val_videos)
+                             val_videos=args.val_videos,
+                             crop="random" if args.random_crop else "halves", crop_seed=args.seed)
     sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
                                  seed=args.seed, drop_last=True)
     batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
@@ -500,7 +504,8 @@ def main(argv=None):
         else:
             log.warning("%s was written by %d processes, this run has %d: random streams restart "
                         "from --seed", resume, len(ckpt["rng"]), world_size)
-        changed = sorted(k for k in ("data", "split", "val_videos", "batch_size", "seed", "gap", "amp")
+        changed = sorted(k for k in ("data", "split", "val_videos", "batch_size", "seed", "gap", "amp",
+                                     "random_crop")
                          if ckpt["config"].get(k) != getattr(args, k))
         if changed:
             log.warning("resuming with other %s than %s's run: it will not continue exactly",

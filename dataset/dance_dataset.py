@@ -8,7 +8,8 @@ object); plain JSON is accepted too. Layout::
         "joint_coors": [100][18][2] pixel floats}}}         # 10 fps COCO-18 poses, 640x360 canvas
 
 Each 10 s clip becomes two 5 s training samples: frames 0-49 with audio samples 0-79999 and
-frames 50-99 with samples 80000-159999.
+frames 50-99 with samples 80000-159999 (or, with ``crop="random"``, two 5 s windows at random
+frame offsets, drawn afresh every epoch).
 
 Parsing the JSON takes seconds, so the parsed arrays are kept in ``<file>.cache.npz`` beside the
 file, rebuilt whenever the source's size or modification time changes. The source is only read.
@@ -43,6 +44,7 @@ ORIGINAL_LAST_TRAIN_VIDEO = "046"
 ORIGINAL_TEST_VIDEOS = ("047", "049")
 DEFAULT_TEST_FRACTION = 0.1
 SPLITS = ("train", "val", "test", "all")
+CROPS = ("halves", "random")
 
 _INT16 = np.iinfo(np.int16)
 
@@ -490,6 +492,13 @@ def validation_videos(train_ids, count):
 class DanceDataset(Dataset):
     """5 s (music, dance) samples of one split of a dataset file; two per 10 s clip.
 
+    With ``crop="halves"`` (the original's) a clip's samples are its first and last 5 s. With
+    ``crop="random"`` each item is instead a 5 s window starting at a random frame (0-50) of its
+    clip, music and dance cut at the same frame, so the model meets every beat phase relative to
+    the window and cannot learn a clip by heart. The offset of item ``i`` in epoch ``e`` is drawn
+    from ``(crop_seed, e, i)`` alone (:meth:`set_epoch`), so loader workers and resumed runs see
+    the same windows.
+
     Args:
         path: the dataset file (double-encoded or plain JSON).
         split: ``"train"``, ``"val"``, ``"test"`` or ``"all"`` (every video, whatever the rule).
@@ -497,12 +506,15 @@ class DanceDataset(Dataset):
         use_cache: read and write ``<path>.cache.npz``.
         val_videos: this many training videos (:func:`validation_videos`) leave ``"train"`` and
             form ``"val"``.
+        crop: ``"halves"`` or ``"random"`` (above).
+        crop_seed: seed of the random windows.
 
     Item (dict):
         audio: ``(50, 1600)`` float32, raw int16-range samples (not normalised); row t is frame t.
         pose: ``(50, 36)`` float32 in [-1, 1] (:func:`dataset.skeleton.normalize`), joint-major
             ``x0, y0, x1, y1, ...``.
         video, clip: str ids; half: 0 for frames 0-49, 1 for frames 50-99 of the clip.
+        start: the window's first frame in its clip (``50 * half`` unless cropped at random).
 
     Attributes:
         video_ids: sorted ids of this split's videos.
@@ -511,9 +523,13 @@ class DanceDataset(Dataset):
         split_rule: the concrete rule used (``"auto"`` resolved).
     """
 
-    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0):
+    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0,
+                 crop="halves", crop_seed=0):
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: expected one of {SPLITS}")
+        if crop not in CROPS:
+            raise ValueError(f"crop {crop!r}: expected one of {CROPS}")
+        self.crop, self.crop_seed, self.epoch = crop, crop_seed, 0
         self.path = Path(path)
         self.split = split
         corpus = load_corpus(self.path, use_cache=use_cache)
@@ -542,28 +558,45 @@ class DanceDataset(Dataset):
         self.keys = [
             (corpus.videos[i], corpus.clips[i], half) for i in rows for half in range(SAMPLES_PER_CLIP)
         ]
-        # Row-major reshapes: clip row i becomes items 2i (first 5 s) and 2i+1 (last 5 s).
-        self._audio = np.ascontiguousarray(corpus.audio[rows].reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME))
+        # Clip row i holds items 2i and 2i+1; audio stays int16, one row of 1600 samples per frame.
+        self._audio = np.ascontiguousarray(corpus.audio[rows].reshape(-1, CLIP_FRAMES, SAMPLES_PER_FRAME))
         self._pose = np.ascontiguousarray(
-            normalize(corpus.pose[rows]).reshape(-1, SAMPLE_FRAMES, POSE_DIM), dtype=np.float32
+            normalize(corpus.pose[rows]).reshape(-1, CLIP_FRAMES, POSE_DIM), dtype=np.float32
         )
 
     def __len__(self):
         return len(self.keys)
 
+    def set_epoch(self, epoch):
+        """Draw ``crop="random"``'s windows for ``epoch`` (no effect on ``"halves"``)."""
+        self.epoch = epoch
+
+    def window_start(self, index):
+        """First frame of item ``index``'s window in its clip, in ``0..CLIP_FRAMES - SAMPLE_FRAMES``."""
+        if self.crop == "halves":
+            return SAMPLE_FRAMES * self.keys[index][2]
+        rng = np.random.default_rng([self.crop_seed, self.epoch, index])
+        return int(rng.integers(0, CLIP_FRAMES - SAMPLE_FRAMES + 1))
+
     def __getitem__(self, index):
         video, clip, half = self.keys[index]
+        start = self.window_start(index)
+        frames = slice(start, start + SAMPLE_FRAMES)
+        row = index // SAMPLES_PER_CLIP
         return {
-            "audio": torch.from_numpy(self._audio[index].astype(np.float32)),
-            "pose": torch.from_numpy(self._pose[index].copy()),
+            "audio": torch.from_numpy(self._audio[row, frames].astype(np.float32)),
+            "pose": torch.from_numpy(self._pose[row, frames].copy()),
             "video": video,
             "clip": clip,
             "half": half,
+            "start": start,
         }
 
     def as_tensors(self):
-        """The whole split at once: audio ``(N, 50, 1600)`` and pose ``(N, 50, 36)``, float32 copies."""
-        return torch.from_numpy(self._audio.astype(np.float32)), torch.from_numpy(self._pose.copy())
+        """The whole split's fixed halves at once (whatever ``crop``): audio ``(N, 50, 1600)`` and
+        pose ``(N, 50, 36)``, float32 copies, item order."""
+        audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
+        return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
 
     def video_labels(self):
         """Per-item index of its video in :attr:`video_ids`: int64 tensor ``(N,)``."""

@@ -72,3 +72,15 @@ def saturation_penalty(logits, margin=SATURATION_MARGIN):
     Shape: ``(B, T, 36)`` -> scalar.
     """
     return F.relu(logits.abs() - margin).pow(2).mean()
+
+
+def visible_l1_loss(fake, real):
+    """L1 over the joints present in ``real``: a missing joint (stored at pixel (0, 0), so
+    exactly (-1, -1) once normalised) adds nothing, and the mean is over the present joints'
+    coordinates. Equals ``F.l1_loss(fake, real)`` when no joint is missing.
+
+    Shape: ``fake``, ``real`` ``(B, T, 36)`` joint-major ``x0, y0, x1, ...`` -> scalar.
+    """
+    present = (real.unflatten(-1, (-1, 2)) != -1).any(-1)  # (B, T, 18)
+    weight = present.repeat_interleave(2, dim=-1).to(fake.dtype)  # (B, T, 36)
+    return ((fake - real).abs() * weight).sum() / weight.sum().clamp_min(1)

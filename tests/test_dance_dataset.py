@@ -92,6 +92,40 @@ def test_items_split_each_clip_into_two_normalised_samples(small):
     assert first["pose"][7, 7].item() == pytest.approx(y3 / 180 - 1)
 
 
+def test_random_crop_cuts_music_and_dance_at_one_frame_drawn_per_epoch(small):
+    path, arrays = small
+    halves = DanceDataset(path, split="all")
+    ds = DanceDataset(path, split="all", crop="random", crop_seed=5)
+    assert ds.keys == halves.keys and len(ds) == len(halves)
+    starts = {}
+    for epoch in range(4):
+        ds.set_epoch(epoch)
+        for index, (video, clip, _) in enumerate(ds.keys):
+            item = ds[index]
+            start = item["start"]
+            assert 0 <= start <= 50 and start == ds.window_start(index)
+            audio, pose = arrays[video, clip]
+            np.testing.assert_array_equal(item["audio"].numpy(),
+                                          audio[start * 1600:(start + 50) * 1600].reshape(50, 1600))
+            frames = pose[start:start + 50]
+            expected = np.stack([frames[..., 0] / 320 - 1, frames[..., 1] / 180 - 1], -1).reshape(50, 36)
+            np.testing.assert_allclose(item["pose"].numpy(), expected, rtol=0, atol=1e-6)
+            starts[epoch, index] = start
+    assert len(set(starts.values())) > 4  # windows move between items and epochs
+    ds.set_epoch(2)
+    assert [ds[i]["start"] for i in range(len(ds))] == [starts[2, i] for i in range(len(ds))]
+    other = DanceDataset(path, split="all", crop="random", crop_seed=6)
+    other.set_epoch(2)
+    assert [other.window_start(i) for i in range(len(ds))] != [starts[2, i] for i in range(len(ds))]
+    # halves ignore the epoch; as_tensors stays the fixed halves whatever the crop
+    halves.set_epoch(3)
+    assert [halves[i]["start"] for i in range(len(halves))] == [0, 50] * 3
+    for got, want in zip(ds.as_tensors(), halves.as_tensors()):
+        assert torch.equal(got, want)
+    with pytest.raises(ValueError, match="crop 'middle'"):
+        DanceDataset(path, split="all", crop="middle")
+
+
 def test_known_pixels_normalise_by_hand(tmp_path):
     audio, pose = make_clip(0)
     pose[60, 1] = (320, 180)

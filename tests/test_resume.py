@@ -42,19 +42,21 @@ def checkpoint_tensors(path):
     return found
 
 
-def test_stopped_and_resumed_run_equals_an_uninterrupted_one(tiny_corpus, tmp_path):
+@pytest.mark.parametrize("crop", [[], ["--random_crop"]], ids=["halves", "random_crop"])
+def test_stopped_and_resumed_run_equals_an_uninterrupted_one(tiny_corpus, tmp_path, crop):
     """Bit-exact on CPU: weights, optimiser states and random states all ``torch.equal``.
 
     6 samples at batch 2 are 3 iterations per epoch; the interrupted run stops inside epoch 1
     (step 2), resumes with ``--resume auto`` and crosses into epoch 2, and ``--gap 2`` makes the
-    generator's steps depend on the restored step count.
+    generator's steps depend on the restored step count. With ``--random_crop`` the resumed run
+    must also cut the same windows.
     """
     gcn = write_gcn(tmp_path / "GCN.pth")
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    run(tiny_corpus, gcn, whole, "--max_steps", "5", "--gap", "2")
-    run(tiny_corpus, gcn, parts, "--max_steps", "2", "--gap", "2")
+    run(tiny_corpus, gcn, whole, "--max_steps", "5", "--gap", "2", *crop)
+    run(tiny_corpus, gcn, parts, "--max_steps", "2", "--gap", "2", *crop)
     assert torch.load(parts / "generator_last.pth", weights_only=True)["batch"] == 2
-    run(tiny_corpus, gcn, parts, "--max_steps", "5", "--gap", "2", "--resume", "auto")
+    run(tiny_corpus, gcn, parts, "--max_steps", "5", "--gap", "2", "--resume", "auto", *crop)
 
     for name in ("generator_last.pth", "discriminator_last.pth"):
         expected, resumed = checkpoint_tensors(whole / name), checkpoint_tensors(parts / name)

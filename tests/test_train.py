@@ -294,3 +294,31 @@ def test_saturation_penalty_joins_the_generator_objective():
     values = train.training_step(nets, optimizers, frozen_gcn(), music, real, args)
     assert set(values) == set(train.LOSS_TERMS) | {"saturation"}
     assert all(math.isfinite(v) for v in values.values())
+
+
+def test_visible_l1_leaves_missing_joints_out_of_the_mean():
+    from model.losses import visible_l1_loss
+    real = torch.zeros(1, 2, 36)
+    fake = torch.full((1, 2, 36), 0.5)
+    assert visible_l1_loss(fake, real).item() == pytest.approx(0.5)  # nothing missing: plain L1
+    real[0, 0, 0:2] = -1.0  # joint 0 of frame 0 missing: pixel (0, 0)
+    real[0, 1, 2] = -1.0  # only x at the edge: a present joint, kept
+    fake[0, 0, 0:2] = 1.0  # far off, but left out
+    # present coordinates: 72 - 2 = 70, each |0.5 - 0| except x of joint 1 in frame 1: |0.5 + 1|
+    assert visible_l1_loss(fake, real).item() == pytest.approx((69 * 0.5 + 1.5) / 70)
+    fake.requires_grad_(True)
+    visible_l1_loss(fake, real).backward()
+    assert fake.grad[0, 0, 0:2].tolist() == [0.0, 0.0] and fake.grad[0, 0, 2].item() == pytest.approx(1 / 70)
+
+    torch.manual_seed(0)
+    nets = train.build_networks(torch.device("cpu"))
+    for net in nets.values():
+        net.eval()
+    music, real = batch(seed=4)
+    real[:, 3, 4:6] = -1.0
+    fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
+    _, plain = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
+    _, masked = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for("--l1_visible"))
+    assert plain["l1"].item() == pytest.approx(torch.nn.functional.l1_loss(fake, real).item())
+    assert masked["l1"].item() == pytest.approx(visible_l1_loss(fake, real).item())
+    assert masked["l1"].item() != pytest.approx(plain["l1"].item())
