@@ -74,6 +74,7 @@ class VariantRunner:
         self.nets = train.build_networks(self.device)
         self.optimizers = train.build_optimizers(self.nets, self.args)
         self.st_gcn = STGCN().to(self.device).eval().requires_grad_(False)
+        train.use_memory_format(self.nets, self.device, self.args)
         gen = torch.Generator().manual_seed(seed)
         self.music = torch.randint(-32768, 32768, (batch_size, CLIP_FRAMES, SAMPLES_PER_FRAME),
                                    generator=gen).float().to(self.device)

@@ -405,15 +405,16 @@ def _known_ids(ids, video_ids, source):
 def resolve_split_rule(video_ids, rule="auto", meta=None):
     """The concrete rule ``"auto"`` stands for; any other rule is returned unchanged.
 
-    ``"auto"`` is ``"original"`` if the corpus has video "047" or "049" (the release's test
-    videos), else ``"meta"`` if the sidecar lists ``test_videos``, else ``"fraction:0.1"``.
+    ``"auto"`` is ``"meta"`` if the sidecar lists ``test_videos`` (a corpus that names its own
+    test videos), else ``"original"`` if the corpus has video "047" or "049" (the release's test
+    videos), else ``"fraction:0.1"``.
     """
     if rule != "auto":
         return rule
-    if set(ORIGINAL_TEST_VIDEOS) & set(video_ids):
-        return "original"
     if meta and meta.get("test_videos"):
         return "meta"
+    if set(ORIGINAL_TEST_VIDEOS) & set(video_ids):
+        return "original"
     return f"fraction:{DEFAULT_TEST_FRACTION}"
 
 

@@ -396,8 +396,12 @@ def test_explicit_fraction_all_and_meta_rules():
 
 def test_auto_rule():
     meta = {"test_videos": ["001"]}
-    assert resolve_split_rule(IDS_50, "auto", meta) == "original"
-    assert split_videos(IDS_50, "auto", meta) == split_videos(IDS_50, "original")
+    # a sidecar's own test list wins, also over ids that look like the release's (a synthetic
+    # corpus of 50+ videos has "047" and "049" too)
+    assert resolve_split_rule(IDS_50, "auto", meta) == "meta"
+    assert split_videos(IDS_50, "auto", meta)[1] == ["001"]
+    assert resolve_split_rule(IDS_50, "auto", None) == "original"
+    assert split_videos(IDS_50, "auto") == split_videos(IDS_50, "original")
     assert split_videos(IDS_10 + ["049"], "auto")[1] == ["049"]
     assert resolve_split_rule(IDS_10, "auto", meta) == "meta"
     assert split_videos(IDS_10, "auto", meta)[1] == ["001"]

@@ -135,6 +135,7 @@ def run_steps(flags, steps=2, seed=0):
     nets = train.build_networks(torch.device("cpu"))
     optimizers = train.build_optimizers(nets, args)
     st_gcn = frozen_gcn()
+    train.use_memory_format(nets, torch.device("cpu"), args)
     music, real = batch(seed=seed)
     torch.manual_seed(seed + 1)
     values = [train.training_step(nets, optimizers, st_gcn, music, real, args)
@@ -147,17 +148,21 @@ def test_optimised_step_gives_the_papers_losses():
 
     The forward passes are the same operations on the same values (same random draws, in the
     same order), so the first iteration's losses agree (here to the last bit, but a backend may
-    pick another kernel for a pass without autograd); the shared music code sums its
-    gradients in another order, so later iterations may differ by float32 round-off, amplified a
-    little by Adam (whose first steps are +-lr whatever the gradient's size): rel 1e-5 allows
-    that and nothing more.
+    pick another kernel for a pass without autograd): rel 1e-6. The gradients are not summed in
+    the same order (the shared music code sums its passes' gradients; channels-last convolutions
+    accumulate weight gradients in another order), so they differ by float32 round-off, and
+    Adam's first step moves every weight by about +-lr whatever its gradient's size, which turns
+    a round-off difference in a gradient near zero into a whole step: the second iteration's
+    losses differ by up to about 1e-5 relative; rel 5e-5 allows that, and a real change in the
+    maths (a changed term, a missing pass) moves them by far more.
     """
     paper, paper_nets = run_steps(["--no-optimize"])
     fast, fast_nets = run_steps([])
-    for slow_values, fast_values in zip(paper, fast):
+    for step, (slow_values, fast_values) in enumerate(zip(paper, fast)):
         assert set(slow_values) == set(fast_values) == set(train.LOSS_TERMS)
         for name, value in slow_values.items():
-            assert fast_values[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+            assert fast_values[name] == pytest.approx(value, rel=1e-6 if step == 0 else 5e-5,
+                                                      abs=1e-6), (step, name)
     # Each BatchNorm of the shared music path got one update per pass, as in the paper's loop.
     slow_bn = paper_nets["sequence_discriminator"].music_encoder.encoder.activations[0][0]
     fast_bn = fast_nets["sequence_discriminator"].music_encoder.encoder.activations[0][0]
