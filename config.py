@@ -108,6 +108,9 @@ def train_parser():
                         help="train on 5 s windows cut at a random frame of each 10 s clip, "
                              "drawn afresh every epoch (the paper's: each clip's fixed first and "
                              "last 5 s)")
+    recipe.add_argument("--l1_velocity", type=float, default=0.0,
+                        help="weight of an L1 term between generated and true frame-to-frame "
+                             "motion (0 = the paper's: L1 on poses alone)")
     recipe.add_argument("--l1_visible", action="store_true",
                         help="leave joints missing from the ground truth (stored at pixel (0, 0), "
                              "a canvas corner) out of the L1 term (the paper's: L1 pulls the "

@@ -49,7 +49,7 @@ from model.compat import CheckpointError, load_st_gcn
 from model.generator import Generator
 from model.local_discriminator import LocalDiscriminator
 from model.losses import (feature_matching_loss, gradient_penalty, pose_perceptual_loss,
-                          saturation_penalty, visible_l1_loss)
+                          saturation_penalty, velocity_l1_loss, visible_l1_loss)
 from model.sequence_discriminator import SequenceDiscriminator
 from runtime import (atomic_torch_save, atomic_torch_save_all, init_distributed, release_freed_memory, rng_state,
                      seed_everything, set_rng_state, set_threads)
@@ -159,7 +159,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, logit
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``,
     plus ``saturation_penalty * saturation(logits)`` when ``args.saturation_penalty`` is set
-    (``logits``: the generator's pre-tanh outputs, ``fake = tanh(logits)``). With
+    (``logits``: the generator's pre-tanh outputs, ``fake = tanh(logits)``), and
+    ``l1_velocity * L1(motion(fake), motion(real))`` when ``args.l1_velocity`` is set. With
     ``args.l1_visible`` the L1 leaves out the joints missing from ``real``.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes.
     Returns ``(total, {term name: tensor})``.
@@ -178,6 +179,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, logit
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
+    if args.l1_velocity:
+        terms["l1_velocity"] = velocity_l1_loss(fake, real)
+        total = total + args.l1_velocity * terms["l1_velocity"]
     if args.saturation_penalty:
         terms["saturation"] = saturation_penalty(logits)
         total = total + args.saturation_penalty * terms["saturation"]

@@ -84,3 +84,11 @@ def visible_l1_loss(fake, real):
     present = (real.unflatten(-1, (-1, 2)) != -1).any(-1)  # (B, T, 18)
     weight = present.repeat_interleave(2, dim=-1).to(fake.dtype)  # (B, T, 36)
     return ((fake - real).abs() * weight).sum() / weight.sum().clamp_min(1)
+
+
+def velocity_l1_loss(fake, real):
+    """L1 between frame-to-frame motions: ``mean |(fake[t+1] - fake[t]) - (real[t+1] - real[t])|``.
+
+    Shape: ``fake``, ``real`` ``(B, T, 36)`` -> scalar (``T >= 2``).
+    """
+    return F.l1_loss(fake.diff(dim=1), real.diff(dim=1))

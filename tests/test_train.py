@@ -327,3 +327,26 @@ def test_visible_l1_leaves_missing_joints_out_of_the_mean():
     assert plain["l1"].item() == pytest.approx(torch.nn.functional.l1_loss(fake, real).item())
     assert masked["l1"].item() == pytest.approx(visible_l1_loss(fake, real).item())
     assert masked["l1"].item() != pytest.approx(plain["l1"].item())
+
+
+def test_velocity_l1_compares_frame_to_frame_motion():
+    from model.losses import velocity_l1_loss
+    real = torch.zeros(1, 3, 36)
+    real[0, 1] = 0.5  # moves +0.5 then -0.5
+    fake = real + 0.3  # same motion, shifted: no velocity error
+    assert velocity_l1_loss(fake, real).item() == 0.0
+    still = torch.zeros(1, 3, 36)
+    assert velocity_l1_loss(still, real).item() == pytest.approx(0.5)
+
+    torch.manual_seed(0)
+    nets = train.build_networks(torch.device("cpu"))
+    for net in nets.values():
+        net.eval()
+    music, real = batch(seed=5)
+    fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
+    plain_total, plain = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
+    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music,
+                                        args_for("--l1_velocity", "10"))
+    assert "l1_velocity" not in plain
+    assert terms["l1_velocity"].item() == pytest.approx(velocity_l1_loss(fake, real).item())
+    assert torch.allclose(total, plain_total + 10 * terms["l1_velocity"])
