@@ -56,7 +56,7 @@ from runtime import (atomic_torch_save, atomic_torch_save_all, init_distributed,
 
 CHECKPOINT_FORMAT = "dance-synth/1"
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
-              "d_local", "d_seq", "gradient_penalty")  # + "saturation", "l1_velocity" when their flags are on
+              "d_local", "d_seq", "gradient_penalty")  # + "saturation", "l1_velocity" with their flags
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
 # Checkpoint entries: generator_*.pth holds the generator, discriminator_*.pth the two others.
