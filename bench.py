@@ -14,7 +14,6 @@ sequence D step, G step), peak resident memory of its process, generator inferen
     python bench.py --amp fp32 bf16 --iters 7    # also the optimised loop under bf16 autocast
 """
 
-import argparse
 import contextlib
 import multiprocessing
 import resource
@@ -23,35 +22,12 @@ import time
 
 import torch
 
-import train
-from config import SPEEDUPS, train_parser
+from config import bench_parser, enabled_speedups, train_parser
+from dataset.format import SAMPLE_FRAMES, SAMPLES_PER_FRAME
+from dataset.skeleton import POSE_DIM
+from model.gan import PHASES, autocast, build_networks, build_optimizers, training_step, use_memory_format
 from model.st_gcn import STGCN
-from runtime import resolve_device, set_threads
-
-CLIP_FRAMES, SAMPLES_PER_FRAME, POSE_DIM = 50, 1600, 36
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--amp", "--dtype", nargs="+", default=["fp32"], choices=("fp32", "bf16"),
-                        help="precision(s) of the optimised loop; the paper's loop runs in fp32")
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch CPU threads per variant (0 = torch's default)")
-    parser.add_argument("--iters", type=int, default=5, help="timed iterations per variant")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per variant first")
-    parser.add_argument("--infer_clips", type=int, default=5,
-                        help="timed single-clip generator passes per variant")
-    parser.add_argument("--no_speedup", action="append", default=[], choices=SPEEDUPS,
-                        metavar="NAME", help="leave this speed-up out of the optimised loop "
-                                             "(repeatable; names as in train.py --help)")
-    parser.add_argument("--release_memory", action="store_true",
-                        help="run the optimised loop with train.py's --release_memory "
-                             "(lower peak RSS, slower)")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+from runtime import configure_process, resolve_device, set_threads
 
 
 class VariantRunner:
@@ -69,16 +45,17 @@ class VariantRunner:
         flags += [flag for name in no_speedup for flag in ("--no_speedup", name)]
         flags += ["--release_memory"] if release_memory else []
         self.args = train_parser().parse_args(flags + ["--batch_size", str(batch_size)])
-        train.configure_process(self.device, self.args)
+        self.speedups = enabled_speedups(self.args)
+        configure_process(self.device, self.speedups, self.args.release_memory)
         torch.manual_seed(seed)
-        self.nets = train.build_networks(self.device)
-        self.optimizers = train.build_optimizers(self.nets, self.args)
+        self.nets = build_networks(self.device)
+        self.optimizers = build_optimizers(self.nets, self.args)
         self.st_gcn = STGCN().to(self.device).eval().requires_grad_(False)
-        train.use_memory_format(self.nets, self.device, self.args)
+        use_memory_format(self.nets, self.device, self.speedups)
         gen = torch.Generator().manual_seed(seed)
-        self.music = torch.randint(-32768, 32768, (batch_size, CLIP_FRAMES, SAMPLES_PER_FRAME),
+        self.music = torch.randint(-32768, 32768, (batch_size, SAMPLE_FRAMES, SAMPLES_PER_FRAME),
                                    generator=gen).float().to(self.device)
-        self.real = (torch.rand(batch_size, CLIP_FRAMES, POSE_DIM, generator=gen) * 2 - 1
+        self.real = (torch.rand(batch_size, SAMPLE_FRAMES, POSE_DIM, generator=gen) * 2 - 1
                      ).to(self.device)
 
     def _sync(self):
@@ -99,8 +76,8 @@ class VariantRunner:
 
         self._sync()
         start = time.perf_counter()
-        train.training_step(self.nets, self.optimizers, self.st_gcn, self.music, self.real,
-                            self.args, timer=timer)
+        training_step(self.nets, self.optimizers, self.st_gcn, self.music, self.real, self.args,
+                      self.speedups, timer=timer)
         self._sync()
         times["total"] = time.perf_counter() - start
         return times
@@ -109,7 +86,7 @@ class VariantRunner:
         """Median seconds for the generator (eval mode) to dance one 5 s clip, over ``clips``."""
         generator = self.nets["generator"].eval()
         times = []
-        with torch.no_grad(), train.autocast(self.device, self.args.amp):
+        with torch.no_grad(), autocast(self.device, self.args.amp):
             for _ in range(clips + 1):  # the first pass is a warm-up
                 self._sync()
                 start = time.perf_counter()
@@ -140,7 +117,7 @@ def _serve(connection, options):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = bench_parser(__doc__).parse_args(argv)
     variants = [("paper loop, fp32", False, "fp32")] + [
         ("optimised, %s" % amp, True, amp) for amp in args.amp]
     context = multiprocessing.get_context("spawn")
@@ -189,11 +166,11 @@ def main(argv=None):
     baseline = None
     for (label, _, _), runs, seconds, (rss, cuda) in zip(variants, samples, infer, memory):
         median = {phase: statistics.median(t[phase] for t in runs)
-                  for phase in (*train.PHASES, "total")}
+                  for phase in (*PHASES, "total")}
         rate = 1 / median["total"]
         baseline = baseline or rate
         print("%-18s %7.3f %6.2fx %8.2fs %7.2fs %7.2fs %7.2fs %6.0f MiB %7.3fs %9s" % (
-            label, rate, rate / baseline, *(median[p] for p in train.PHASES), rss, seconds,
+            label, rate, rate / baseline, *(median[p] for p in PHASES), rss, seconds,
             "%.0f MiB" % cuda if cuda is not None else "-"))
     print("it/s and phases: medians of %d iterations; infer: one 5 s clip, batch 1, eval mode"
           % args.iters)

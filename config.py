@@ -10,6 +10,7 @@ import argparse
 DEFAULT_DATA = "dataset/synthetic.json"
 DEFAULT_GCN = "./pretrain_model/GCN.pth"
 SHIPPED_GENERATOR = "./pretrain_model/generator.pth"
+DEFAULT_EMBEDDING = "pretrain_model/embedding.pth"
 
 # Speed-ups of the training loop (train.py), by name; none changes the maths.
 SPEEDUPS = {
@@ -100,21 +101,6 @@ def train_parser():
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")
-    recipe.add_argument("--saturation_penalty", type=float, default=0.0,
-                        help="weight of mean(relu(|z| - 3)^2) on the generator's pre-tanh "
-                             "outputs z (0 = the paper's): a coordinate stuck in the tanh's "
-                             "flat ends otherwise gets no gradient (collapsed frames)")
-    recipe.add_argument("--random_crop", action="store_true",
-                        help="train on 5 s windows cut at a random frame of each 10 s clip, "
-                             "drawn afresh every epoch (the paper's: each clip's fixed first and "
-                             "last 5 s)")
-    recipe.add_argument("--l1_velocity", type=float, default=0.0,
-                        help="weight of an L1 term between generated and true frame-to-frame "
-                             "motion (0 = the paper's: L1 on poses alone)")
-    recipe.add_argument("--l1_visible", action="store_true",
-                        help="leave joints missing from the ground truth (stored at pixel (0, 0), "
-                             "a canvas corner) out of the L1 term (the paper's: L1 pulls the "
-                             "generated joint to that corner)")
     recipe.add_argument("--eval_every", type=int, default=0,
                         help="every this many iterations, score the held-out beat alignment "
                              "and keep the best generator as generator_best.pth (0 = off)")
@@ -171,6 +157,11 @@ def train_parser():
                        help="precision of the forward passes: bf16 autocasts them "
                             "(torch.autocast, CPU or CUDA); losses and weights stay float32")
     return parser
+
+
+def enabled_speedups(args):
+    """Names of the speed-ups (:data:`SPEEDUPS`) a ``train.py`` run uses."""
+    return frozenset(SPEEDUPS) - set(args.no_speedup) if args.optimize else frozenset()
 
 
 def parse_train_args(argv=None):
@@ -230,4 +221,170 @@ def demo_parser():
     # speed up, ffmpeg encodes on the other cores meanwhile, and on shared cores torch's
     # default threading stalls (a 3-minute song: 9 s to generate with 2 threads, 1.5 s with 1).
     parser.set_defaults(threads=1)
+    return parser
+
+
+def evaluate_parser(description, epilog):
+    """Options of ``evaluate.py`` (its docstring gives ``description`` and ``epilog``)."""
+    parser = argparse.ArgumentParser(description=description, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_args(parser)
+    add_device_args(parser)
+    parser.add_argument("--model", default=None, help="generator checkpoint (release or project format)")
+    parser.add_argument("--poses", default=None, help="folder of <name>.npy pixel poses + <name>.wav music")
+    parser.add_argument("--subset", default="test", choices=("test", "train", "all"),
+                        help="which part of --data to evaluate (default: the held-out test videos)")
+    parser.add_argument("--gcn", default=DEFAULT_GCN, help="frozen ST-GCN classifier (pretrain_gcn.py)")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING,
+                        help="music-dance embedding; trained on --data's training split when "
+                             "missing or stale")
+    parser.add_argument("--retrain-embedding", action="store_true", help="train the embedding again")
+    parser.add_argument("--samples", type=int, default=5,
+                        help="noise draws per music clip for multimodality")
+    parser.add_argument("--music-beats", default="librosa", choices=("librosa", "truth"),
+                        help="music beats from librosa's tracker or from the synthetic sidecar")
+    parser.add_argument("--sigma", type=float, default=0.1, help="beat alignment Gaussian width (s)")
+    parser.add_argument("--tolerance", type=float, default=0.1, help="beat hit tolerance (s)")
+    parser.add_argument("--distractors", type=int, default=9,
+                        help="distractor music clips per retrieval")
+    parser.add_argument("--json", default=None, help="write the report here as JSON")
+    return parser
+
+
+def bench_parser(description):
+    """Options of ``bench.py``."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--amp", "--dtype", nargs="+", default=["fp32"], choices=("fp32", "bf16"),
+                        help="precision(s) of the optimised loop; the paper's loop runs in fp32")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per variant (0 = torch's default)")
+    parser.add_argument("--iters", type=int, default=5, help="timed iterations per variant")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per variant first")
+    parser.add_argument("--infer_clips", type=int, default=5,
+                        help="timed single-clip generator passes per variant")
+    parser.add_argument("--no_speedup", action="append", default=[], choices=SPEEDUPS,
+                        metavar="NAME", help="leave this speed-up out of the optimised loop "
+                                             "(repeatable; names as in train.py --help)")
+    parser.add_argument("--release_memory", action="store_true",
+                        help="run the optimised loop with train.py's --release_memory "
+                             "(lower peak RSS, slower)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def probe_parser(description):
+    """Options of ``probe_beat_phase.py``."""
+    parser = _parser(description)
+    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--context", type=int, default=4, help="neighbouring frames on each side")
+    parser.add_argument("--ridge", type=float, default=10.0, help="ridge penalty")
+    add_data_args(parser)
+    add_device_args(parser)
+    return parser
+
+
+def embedding_parser(description):
+    """Options of ``train_embedding.py``."""
+    parser = _parser(description)
+    add_data_args(parser)
+    add_device_args(parser)
+    parser.add_argument("--out", default=DEFAULT_EMBEDDING, help="where to write the embedding model")
+    parser.add_argument("--epochs", type=int, default=80)
+    return parser
+
+
+def export_parser():
+    """Options of ``python -m model.export``."""
+    parser = _parser("Write a compact float16 inference copy of a generator or ST-GCN checkpoint.")
+    parser.add_argument("network", choices=("generator", "st_gcn"))
+    parser.add_argument("source")
+    parser.add_argument("out")
+    parser.add_argument("--note", default="", help="how the weights were made")
+    return parser
+
+
+def compat_parser(tolerance):
+    """Options of ``python -m model.compat``."""
+    parser = _parser("Check this project's networks against outputs recorded with the original "
+                     "release's code.")
+    parser.prog = "python -m model.compat"
+    parser.add_argument("--check", required=True, metavar="DIR",
+                        help="folder with generator_state_dict.pt, st_gcn_state_dict.pt, io.pt")
+    parser.add_argument("--tolerance", type=float, default=tolerance,
+                        help="largest allowed absolute difference")
+    return parser
+
+
+def synthetic_corpus_parser(description):
+    """Options of ``python -m dataset.synthetic``."""
+    parser = _parser(description)
+    parser.add_argument("--out", default=DEFAULT_DATA, help="corpus file to write")
+    parser.add_argument("--videos", type=int, default=40, help="number of videos (one song each)")
+    parser.add_argument("--clips", type=int, default=4, help="10-s clips per video")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--missing-fraction", type=float, default=0.01,
+                        help="fraction of joints written as missing (0, 0)")
+    return parser
+
+
+def synthetic_song_parser(genres):
+    """Options of ``python -m dataset.synthetic_music`` (``genres``: the style names)."""
+    parser = _parser("Write one song of the synthetic corpus's genres as a 16 kHz WAV (to dance to).")
+    parser.add_argument("--out", required=True, help="WAV file to write")
+    parser.add_argument("--genre", default=genres[0], choices=genres)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def build_parser(source_fps, min_confidence):
+    """Options of ``python -m dataset.build`` (defaults of the frame rate and confidence given)."""
+    parser = _parser("Add one dance video (OpenPose JSON folder + its song) to a dataset file in the "
+                     "original release's format: 10 s clips of 10 fps COCO-18 poses and 16 kHz audio.")
+    parser.prog = "python -m dataset.build"
+    parser.add_argument("--openpose", required=True,
+                        help="folder of OpenPose *_keypoints.json files, one per frame")
+    parser.add_argument("--audio", required=True,
+                        help="the song (any format ffmpeg or libsndfile reads)")
+    parser.add_argument("--out", required=True, help="dataset file to create or append to")
+    parser.add_argument("--video-id",
+                        help="key of the new video (default: next free 3-digit id in --out)")
+    parser.add_argument("--fps", type=float, default=source_fps,
+                        help="frame rate of the video OpenPose ran on; resampled to 10 fps")
+    parser.add_argument("--min-confidence", type=float, default=min_confidence,
+                        help="joints less confident than this are stored as missing")
+    parser.add_argument("--width", type=int,
+                        help="source video width in pixels (with --height): rescale to 640x360")
+    parser.add_argument("--height", type=int, help="source video height in pixels (with --width)")
+    parser.add_argument("--plain-json", action="store_true",
+                        help="write a new file as plain JSON instead of the release's double encoding")
+    parser.add_argument("--overwrite-video", action="store_true",
+                        help="replace the video if --video-id exists")
+    return parser
+
+
+def dataset_cache_bench_parser(description):
+    """Options of ``benchmarks/dataset_cache.py``."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="dataset file; default: generate a random one")
+    parser.add_argument("--clips", type=int, default=160, help="clips in the generated file")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
+    return parser
+
+
+def song_video_bench_parser(description):
+    """Options of ``benchmarks/song_to_video.py``."""
+    parser = _parser(description)
+    parser.add_argument("--model", default=None, help="generator checkpoint (default: random weights)")
+    parser.add_argument("--audio", default=None, help="song to dance (default: a synthesized drum track)")
+    parser.add_argument("--seconds", type=float, default=180.0, help="length of the synthesized song")
+    parser.add_argument("--output", default=None,
+                        help="keep the outputs in this folder (default: a temp folder)")
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads, as get_demo.py's default (0 = torch's default)")
     return parser

@@ -24,9 +24,10 @@ writes per song ``<name>`` (the file's stem)::
     DIR/<name>.mp4, DIR/<name>.gif     with --video, --gif
     DIR/<name>/frames/, DIR/<name>/<name>.wav   with --frames (for Demo/frame2vid.sh)
 
-Songs are danced in overlapping 5 s windows cross-faded at the joins (see song_dance.py);
-``--seed`` fixes the noise. Problems (missing or undecodable audio, a bad checkpoint, an
-unwritable output folder) end the run with one ``error: ...`` line and exit status 1.
+Songs are danced in overlapping 5 s windows cross-faded at the joins (see model/inference.py);
+``--seed`` fixes the noise. Problems (missing or undecodable audio, a bad or damaged checkpoint,
+an unwritable output folder) end the run with one ``error: ...`` line and exit status 1, before
+anything is written.
 """
 
 import logging
@@ -41,19 +42,20 @@ import numpy as np
 import torch
 
 from config import demo_parser
-from dataset.audio import AudioError, frame_audio, load_audio, write_wav
-from dataset.dance_dataset import DanceDataset, DatasetFormatError
-from dataset.format import FPS, SAMPLE_RATE
+from dataset.audio import frame_audio, load_audio, write_wav
+from dataset.dance_dataset import DanceDataset
+from dataset.errors import DanceSynthError
+from dataset.format import FPS, NOISE_DIM, SAMPLE_RATE
 from dataset.skeleton import NUM_JOINTS, denormalize
-from model.compat import CheckpointError, load_generator
-from render import FFmpegNotFoundError, VideoError, render_frames, write_gif, write_mp4
-from runtime import resolve_device, set_threads
-from song_dance import dance_song, generate, song_noise, write_openpose_json
+from model.checkpoint import load_generator
+from model.inference import dance_song, generate, require_finite_poses, seeded_noise
+from render import render_frames, write_gif, write_mp4, write_openpose_json
+from runtime import report_errors, resolve_device, set_threads
 
 FRAME_DIGITS = 4  # frame file names 0000.png ...; more digits for songs over 1000 s
 
 
-class DemoError(Exception):
+class DemoError(DanceSynthError):
     """A problem the user can fix (bad option, folder, data split); reported in one line."""
 
 
@@ -114,7 +116,7 @@ def dance_songs(generator, args):
     songs = [(name, path, load_audio(path)) for name, path in zip(unique_names(args.audio), args.audio)]
     for name, path, decoded in songs:
         start = time.perf_counter()
-        poses = dance_song(generator, decoded, seed=args.seed)
+        poses = require_finite_poses(dance_song(generator, decoded, seed=args.seed), args.model)
         # The music as danced: the last partial frame zero-padded, so the MP4 keeps all T frames.
         samples = frame_audio(decoded).ravel()
         np.save(os.path.join(args.output, f"{name}.npy"), poses)
@@ -131,12 +133,7 @@ def dance_songs(generator, args):
 
 def load_test_split(args):
     """The test split of ``--data`` (``--split`` rule); a split with no test videos is an error."""
-    try:
-        return DanceDataset(args.data, split="test", split_rule=args.split)
-    except DatasetFormatError:
-        raise
-    except ValueError as err:  # an unknown or empty split rule
-        raise DemoError(f"{args.data}: {err}") from None
+    return DanceDataset(args.data, split="test", split_rule=args.split)
 
 
 def dance_test_clips(generator, args):
@@ -145,8 +142,9 @@ def dance_test_clips(generator, args):
     count = min(args.count, len(dataset))
     items = [dataset[i] for i in range(count)]
     audio = torch.stack([item["audio"] for item in items])
-    noise = song_noise(audio.shape[0] * audio.shape[1], args.seed).view(*audio.shape[:2], -1)
-    generated = denormalize(generate(generator, audio, noise).reshape(count, -1, NUM_JOINTS, 2))
+    noise = seeded_noise((*audio.shape[:2], NOISE_DIM), args.seed)
+    generated = require_finite_poses(generate(generator, audio, noise), args.model)
+    generated = denormalize(generated.reshape(count, -1, NUM_JOINTS, 2))
     for item, poses in zip(items, generated):
         name = f"{item['video']}_{item['clip']}_{item['half']}"
         sample = os.path.join(args.output, name)
@@ -159,15 +157,14 @@ def dance_test_clips(generator, args):
           f"-> {args.output}")
 
 
-def run(args):
+def demo(argv=None):
+    args = demo_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     if args.count < 1:
         raise DemoError(f"--count must be at least 1, got {args.count}")
-    check_output_folder(args.output)
-    try:
-        device = resolve_device(args.device)
-    except RuntimeError as err:
-        raise DemoError(str(err)) from None
+    device = resolve_device(args.device)
     set_threads(args.threads)
+    check_output_folder(args.output)
     generator = load_generator(args.model, device)
     if args.audio:
         dance_songs(generator, args)
@@ -176,16 +173,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = demo_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    try:
-        run(args)
-    except (AudioError, CheckpointError, DatasetFormatError, DemoError, FFmpegNotFoundError,
-            VideoError, OSError) as err:
-        reason = str(err).strip().splitlines()  # torch's load errors run over several lines
-        print(f"error: {reason[0] if reason else type(err).__name__}", file=sys.stderr)
-        return 1
-    return 0
+    return report_errors(demo, argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ clips), so this script trains one on the training split of the dataset:
 import json
 import logging
 import os
+import sys
 import time
 
 import torch
@@ -22,10 +23,13 @@ from tqdm import tqdm
 
 from config import pretrain_parser
 from dataset.dance_dataset import DanceDataset
+from dataset.errors import DanceSynthError
+from dataset.format import SAMPLE_FRAMES
+from dataset.skeleton import POSE_DIM
+from model import checkpoint
 from model.st_gcn import STGCN
-from runtime import atomic_torch_save, resolve_device, seed_everything, set_threads
+from runtime import report_errors, resolve_device, seed_everything, set_threads
 
-GCN_FORMAT = "dance-synth/st-gcn/1"
 HOLDOUT_EVERY = 5  # for video-id labels: every fifth training sample is held out
 
 log = logging.getLogger("pretrain_gcn")
@@ -37,22 +41,27 @@ def video_labels(args, train_set):
     Returns ``(labels: {video_id: str}, source: str)``.
     """
     if args.labels:
-        with open(args.labels) as f:
-            mapping = json.load(f)
+        try:
+            with open(args.labels) as f:
+                mapping = json.load(f)
+        except json.JSONDecodeError as err:
+            raise DanceSynthError("%s: not a JSON file of {video_id: label} (%s)" % (args.labels, err)) from None
+        if not isinstance(mapping, dict):
+            raise DanceSynthError("%s: expected a JSON object {video_id: label}" % args.labels)
         missing = [v for v in train_set.video_ids if v not in mapping]
         if missing:
-            raise ValueError("%s: no label for training video(s) %s" % (args.labels, ", ".join(missing[:10])))
+            raise DanceSynthError("%s: no label for training video(s) %s" % (args.labels, ", ".join(missing[:10])))
         return {v: str(label) for v, label in mapping.items()}, "file:" + args.labels
-    meta = train_set.meta
-    if meta is not None:
-        return {v: info["genre"] for v, info in meta["videos"].items()}, "genre"
+    genres = {v: train_set.video_genre(v) for v in train_set.video_ids}
+    if all(genre is not None for genre in genres.values()):
+        return genres, "genre"
     return {v: v for v in train_set.video_ids}, "video_id"
 
 
 def pose_tensor(dataset, indices):
     """Stack the normalised poses of ``indices``. Shape: ``(N, 50, 36)``."""
     if not indices:
-        return torch.zeros(0, 50, 36)
+        return torch.zeros(0, SAMPLE_FRAMES, POSE_DIM)
     return torch.stack([dataset[i]["pose"] for i in indices])
 
 
@@ -69,6 +78,8 @@ def build_sets(args):
         train_idx = list(range(len(train_set)))
         test_set = DanceDataset(args.data, split="test", split_rule=args.split)
         test_source, test_idx = test_set, list(range(len(test_set)))
+        if source == "genre":
+            labels.update({v: test_set.video_genre(v) for v in test_set.video_ids})
     classes = sorted({labels[keys[i][0]] for i in train_idx})
     index = {name: k for k, name in enumerate(classes)}
 
@@ -109,7 +120,7 @@ def accuracy(net, poses, labels, device, batch_size=64):
     return correct / len(labels)
 
 
-def main(argv=None):
+def pretrain(argv=None):
     args = pretrain_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     set_threads(args.threads)
@@ -165,12 +176,15 @@ def main(argv=None):
         "seconds": round(time.time() - start, 1),
     }
     net.cpu()
-    atomic_torch_save({"format": GCN_FORMAT, "st_gcn": net.state_dict(), "num_class": len(classes),
-                       "trained_on": record}, args.out)
+    checkpoint.save_st_gcn(args.out, net.state_dict(), len(classes), record)
     print(json.dumps({"out": args.out, "train_accuracy": round(train_acc, 4),
                       "held_out_accuracy": round(test_acc, 4), "classes": len(classes),
                       "label_source": source, "seconds": record["seconds"]}))
 
 
+def main(argv=None):
+    return report_errors(pretrain, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,31 +18,32 @@ R^2 0.09, since each dancer's moves map the phase differently; the beat metrics 
     python probe_beat_phase.py --model pretrain_model/generator.pth
 """
 
-import argparse
 import logging
+import sys
 
 import numpy as np
 import torch
 
-from config import SHIPPED_GENERATOR, add_data_args, add_device_args
+from config import probe_parser
 from dataset.dance_dataset import DanceDataset
+from dataset.errors import DanceSynthError
 from dataset.format import FPS, SAMPLE_FRAMES
 from metrics.phase_probe import beat_phase, energy_envelope, ridge_probe, with_context
-from model.compat import generator_args, load_generator
+from model.checkpoint import generator_args, load_generator
 from model.generator import Generator
-from runtime import resolve_device, set_threads
+from runtime import report_errors, resolve_device, set_threads
 
 BATCH = 32
 
 
 def phase_targets(dataset):
     """True beat phase of every frame of every item: ``(N, 50, 2)`` (NaN off the beat grid)."""
-    if dataset.meta is None:
-        raise SystemExit(f"{dataset.path}: no sidecar with true beats (make the corpus with "
-                         "`python -m dataset.synthetic`)")
+    if not dataset.has_beats():
+        raise DanceSynthError(f"{dataset.path}: no sidecar with true beats (make the corpus with "
+                              "`python -m dataset.synthetic`)")
     targets = []
     for index, (video, clip, _) in enumerate(dataset.keys):
-        beats = dataset.meta["videos"][video]["clips"][clip]["beats"]
+        beats = dataset.clip_beats(video, clip)
         times = (np.arange(SAMPLE_FRAMES) + dataset.window_start(index)) / FPS
         targets.append(beat_phase(times, beats))
     return np.stack(targets)
@@ -55,15 +56,8 @@ def music_code(generator, audio, device):
                           for i in range(0, len(audio), BATCH)]).numpy()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
-    parser.add_argument("--context", type=int, default=4, help="neighbouring frames on each side")
-    parser.add_argument("--ridge", type=float, default=10.0, help="ridge penalty")
-    add_data_args(parser)
-    add_device_args(parser)
-    args = parser.parse_args(argv)
+def probe(argv=None):
+    args = probe_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     set_threads(args.threads)
     device = resolve_device(args.device)
@@ -88,5 +82,9 @@ def main(argv=None):
         print(f"{name:<18}{score['r2']:>8.3f}{score['phase_error']:>22.3f}")
 
 
+def main(argv=None):
+    return report_errors(probe, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,14 +1,17 @@
-"""Small runtime helpers shared by the scripts: device choice, seeding, atomic file writes."""
+"""Small runtime helpers shared by the entry points: device, seeding, threads, random states,
+distributed setup, and the one way every entry point reports a user's error."""
 
-import contextlib
 import ctypes
+import logging
 import ctypes.util
 import os
 import random
-import tempfile
+import sys
 
 import numpy as np
 import torch
+
+from dataset.errors import DanceSynthError
 
 
 def resolve_device(name):
@@ -16,7 +19,7 @@ def resolve_device(name):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device "
+        raise DanceSynthError("--device cuda was asked for, but torch sees no CUDA device "
                            "(this torch build: %s); use --device cpu or auto" % torch.__version__)
     return torch.device(name)
 
@@ -32,45 +35,6 @@ def set_threads(threads):
     """Use ``threads`` CPU threads for torch when positive."""
     if threads > 0:
         torch.set_num_threads(threads)
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
-
-    A crash or kill while writing leaves the previous file (if any) untouched.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def atomic_torch_save(obj, path):
-    """``torch.save`` through a temporary file and a rename."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
-def atomic_torch_save_all(items):
-    """``torch.save`` each ``(obj, path)`` of ``items`` to a temporary file, then rename them all.
-
-    Every file is complete before the first rename, and the renames go in the order of
-    ``items``, so a kill leaves each path holding either its previous file or its new one (never
-    a partial one), and only the few microseconds between the renames can leave the first paths
-    new and the last ones old.
-    """
-    with contextlib.ExitStack() as stack:
-        # Entered last-first: the stack exits (renames) first-first.
-        temps = [stack.enter_context(atomic_path(path)) for _, path in reversed(items)][::-1]
-        for (obj, _), tmp in zip(items, temps):
-            torch.save(obj, tmp)
 
 
 def rng_state():
@@ -121,6 +85,14 @@ def init_distributed(device_name):
     return rank, world_size, device
 
 
+def configure_process(device, speedups, release_memory=False):
+    """Process-wide settings of a training run: cuDNN autotuning (the ``cudnn_benchmark``
+    speed-up, CUDA only) and glibc memory release (``--release_memory``)."""
+    torch.backends.cudnn.benchmark = "cudnn_benchmark" in speedups and device.type == "cuda"
+    if release_memory and not release_freed_memory():
+        logging.getLogger(__name__).warning("--release_memory: this C library has no mallopt; ignored")
+
+
 def release_freed_memory(threshold=1 << 20):
     """Have glibc's malloc map blocks of ``threshold`` bytes or more on their own and unmap them
     when freed; returns whether it could (False off glibc).
@@ -135,3 +107,25 @@ def release_freed_memory(threshold=1 << 20):
         return False
     m_mmap_threshold = -3  # <malloc.h>
     return bool(libc.mallopt(m_mmap_threshold, threshold))
+
+
+def error_line(err):
+    """The one line that reports ``err``: ``<file>: <what>`` for an ``OSError`` with a file name,
+    else the first line of its message."""
+    if isinstance(err, OSError) and err.filename is not None and not isinstance(err, DanceSynthError):
+        return f"{err.filename}: {err.strerror or err}"
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def report_errors(main, argv=None):
+    """Run ``main(argv)``; a :class:`DanceSynthError` or ``OSError`` it raises is printed as one
+    ``error: <file>: <what>`` line on stderr and gives exit status 1 (no traceback).
+
+    Returns ``main``'s exit status (``None`` counts as 0).
+    """
+    try:
+        return main(argv) or 0
+    except (DanceSynthError, OSError) as err:
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        return 1

@@ -8,7 +8,6 @@ double-encoded file of random clips is generated in a temporary folder and remov
 Goal: the cache loads at least 10x faster than the JSON parses.
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -20,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from config import dataset_cache_bench_parser  # noqa: E402
 from dataset.dance_dataset import cache_path, load_corpus, parse_dataset_file  # noqa: E402
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES  # noqa: E402
 from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH, NUM_JOINTS  # noqa: E402
@@ -68,15 +68,9 @@ def run(path, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, help="dataset file; default: generate a random one")
-    parser.add_argument("--clips", type=int, default=160, help="clips in the generated file")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
-    args = parser.parse_args()
+    args = dataset_cache_bench_parser(__doc__).parse_args()
     if args.data is not None:
-        run(args.data, args.repeats)
+        run(Path(args.data), args.repeats)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "random_dataset.json"

@@ -13,7 +13,6 @@ generator has random weights (the speed is the same; the dance is not).
 Goal: a 3-minute song in at most 15 s on 2 CPU cores.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -26,12 +25,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from config import song_video_bench_parser  # noqa: E402
 from dataset.audio import frame_audio, load_audio, write_wav  # noqa: E402
-from model.compat import load_generator  # noqa: E402
+from model.checkpoint import load_generator  # noqa: E402
 from model.generator import Generator  # noqa: E402
-from render import probe_mp4, render_frames, write_mp4  # noqa: E402
+from render import probe_mp4, render_frames, write_mp4, write_openpose_json  # noqa: E402
 from runtime import resolve_device, set_threads  # noqa: E402
-from song_dance import dance_song, write_openpose_json  # noqa: E402
+from model.inference import dance_song  # noqa: E402
 
 GOAL_SECONDS = 15.0
 SYNTH_RATE = 44100
@@ -69,15 +69,7 @@ def timed(frames, clock):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="generator checkpoint (default: random weights)")
-    parser.add_argument("--audio", default=None, help="song to dance (default: a synthesized drum track)")
-    parser.add_argument("--seconds", type=float, default=180.0, help="length of the synthesized song")
-    parser.add_argument("--output", default=None, help="keep the outputs in this folder (default: a temp folder)")
-    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads, as get_demo.py's default (0 = torch's default)")
-    args = parser.parse_args(argv)
+    args = song_video_bench_parser(__doc__.split("\n\n")[0]).parse_args(argv)
 
     set_threads(args.threads)
     device = resolve_device(args.device)

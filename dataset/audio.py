@@ -9,16 +9,18 @@ libsndfile >= 1.1) and falls back to ffmpeg (m4a/AAC, opus, anything else it rea
 which decodes straight to 16 kHz mono s16le through a pipe.
 """
 
+import contextlib
 import logging
 import os
 import subprocess
-import uuid
 from math import gcd
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from dataset.atomic import atomic_open
+from dataset.errors import DanceSynthError
 from dataset.ffmpeg import FFmpegNotFoundError, find_ffmpeg
 from dataset.format import INT16_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME
 
@@ -29,7 +31,7 @@ SILENCE_PEAK = 4.0  # int16 units (about -78 dBFS): a peak below this is silence
 _INT16_MIN = -INT16_MAX - 1
 
 
-class AudioError(ValueError):
+class AudioError(DanceSynthError, ValueError):
     """An audio file is missing, undecodable, unsupported, silent or too short. The message names the file."""
 
 
@@ -101,7 +103,7 @@ def _read_ffmpeg(path, libsndfile_error):
 
 
 def write_wav(path, samples, sr=SAMPLE_RATE):
-    """Write int16-range samples as a 16-bit PCM mono WAV, atomically (temp file + ``os.replace``).
+    """Write int16-range samples as a 16-bit PCM mono WAV, atomically (:mod:`dataset.atomic`).
 
     Shape: ``samples`` ``(N,)`` int or float in the int16 range (floats are rounded, values
     outside [-32768, 32767] clipped). Creates the parent folder. Returns ``path``.
@@ -113,19 +115,13 @@ def write_wav(path, samples, sr=SAMPLE_RATE):
         raise ValueError(f"write_wav({path}): samples must have shape (N,), got {samples.shape}")
     pcm = np.clip(np.rint(samples), _INT16_MIN, INT16_MAX).astype(np.int16)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.part")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        handle = open(tmp, "xb")
-    except OSError as err:
-        raise OSError(err.errno, f"cannot write WAV {path}: folder {folder} is not writable ({err.strerror})") from err
-    try:
-        with handle:
-            sf.write(handle, pcm, sr, format="WAV", subtype="PCM_16")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(atomic_open(path, "wb"))
+        except OSError as err:
+            message = f"cannot write WAV {path}: folder {folder} is not writable ({err.strerror})"
+            raise OSError(err.errno, message) from err
+        sf.write(handle, pcm, sr, format="WAV", subtype="PCM_16")
     return path
 
 

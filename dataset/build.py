@@ -20,7 +20,7 @@ Steps, one pure function each:
 5. ``cut_clips``: poses and 16 kHz audio, aligned at t = 0, cut into 10 s clips (100 frames,
    160000 samples) keyed by start second ("000", "010", ...); the last partial clip is dropped.
 6. ``merge_into_corpus`` + ``write_corpus``: the clips become one video of the output file,
-   added to whatever the file already holds, written atomically (temp file + ``os.replace``).
+   added to whatever the file already holds, written atomically (``dataset.atomic``).
 
 Timing: the first JSON file (lowest frame number) is the video's first frame, t = 0; frame
 number ``n`` sits at ``(n - first) / fps`` seconds, and numbers missing from the folder count as
@@ -32,19 +32,20 @@ object) unless ``--plain-json``; an existing file keeps the encoding it has. The
 parsed and rewritten, so appending to a large corpus needs memory for all of it.
 """
 
-import argparse
+import contextlib
 import json
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
+from dataset.atomic import atomic_open
+from config import build_parser
 from dataset.audio import AudioError, load_audio
+from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, FPS, SAMPLE_RATE
 from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH, NUM_JOINTS
 
@@ -66,7 +67,7 @@ KEYPOINT_KEYS = ("pose_keypoints_2d", "pose_keypoints")
 _FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
-class BuildError(ValueError):
+class BuildError(DanceSynthError, ValueError):
     """The inputs or the output file do not allow building the dataset. The message names the file."""
 
 
@@ -380,7 +381,7 @@ def check_output_path(path):
 
 
 def write_corpus(path, corpus, double_encoded=True):
-    """Write ``corpus`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
+    """Write ``corpus`` to ``path`` atomically (:func:`dataset.atomic.atomic_open`).
 
     An existing file keeps its permissions and is never left half-written. Raises
     :class:`BuildError` naming the file when it cannot be written.
@@ -390,25 +391,14 @@ def write_corpus(path, corpus, double_encoded=True):
         text = json.dumps(text)
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise BuildError(f"cannot write {path}: folder {folder} is not writable ({err.strerror})") from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with contextlib.ExitStack() as stack:
+            try:
+                handle = stack.enter_context(atomic_open(path, "w", encoding="utf-8"))
+            except OSError as err:
+                raise BuildError(f"cannot write {path}: folder {folder} is not writable ({err.strerror})") from err
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if os.path.exists(path):
-            shutil.copymode(path, tmp)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError as err:
-        os.unlink(tmp)
         raise BuildError(f"cannot write {path}: {err}") from err
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 # The whole build
@@ -465,32 +455,9 @@ def build_dataset(openpose_dir, audio_path, out, video_id=None, source_fps=DEFAU
     return BuildSummary(video_id, tuple(clips), len(poses), empty, frames, missing, out)
 
 
-def build_parser():
-    """Command-line options of ``python -m dataset.build``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m dataset.build",
-        description="Add one dance video (OpenPose JSON folder + its song) to a dataset file in the "
-                    "original release's format: 10 s clips of 10 fps COCO-18 poses and 16 kHz audio.",
-    )
-    parser.add_argument("--openpose", required=True, help="folder of OpenPose *_keypoints.json files, one per frame")
-    parser.add_argument("--audio", required=True, help="the song (any format ffmpeg or libsndfile reads)")
-    parser.add_argument("--out", required=True, help="dataset file to create or append to")
-    parser.add_argument("--video-id", help="key of the new video (default: next free 3-digit id in --out)")
-    parser.add_argument("--fps", type=float, default=DEFAULT_SOURCE_FPS,
-                        help="frame rate of the video OpenPose ran on (default %(default)g); resampled to 10 fps")
-    parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
-                        help="joints less confident than this are stored as missing (default %(default)g)")
-    parser.add_argument("--width", type=int, help="source video width in pixels (with --height): rescale to 640x360")
-    parser.add_argument("--height", type=int, help="source video height in pixels (with --width)")
-    parser.add_argument("--plain-json", action="store_true",
-                        help="write a new file as plain JSON instead of the release's double encoding")
-    parser.add_argument("--overwrite-video", action="store_true", help="replace the video if --video-id exists")
-    return parser
-
-
 def main(argv=None):
     """Command-line entry: build, print a summary; returns the exit status (0 ok, 1 error)."""
-    parser = build_parser()
+    parser = build_parser(DEFAULT_SOURCE_FPS, DEFAULT_MIN_CONFIDENCE)
     args = parser.parse_args(argv)
     if (args.width is None) != (args.height is None):
         parser.error("--width and --height go together")

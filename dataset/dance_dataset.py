@@ -8,8 +8,7 @@ object); plain JSON is accepted too. Layout::
         "joint_coors": [100][18][2] pixel floats}}}         # 10 fps COCO-18 poses, 640x360 canvas
 
 Each 10 s clip becomes two 5 s training samples: frames 0-49 with audio samples 0-79999 and
-frames 50-99 with samples 80000-159999 (or, with ``crop="random"``, two 5 s windows at random
-frame offsets, drawn afresh every epoch).
+frames 50-99 with samples 80000-159999.
 
 Parsing the JSON takes seconds, so the parsed arrays are kept in ``<file>.cache.npz`` beside the
 file, rebuilt whenever the source's size or modification time changes. The source is only read.
@@ -18,8 +17,6 @@ file, rebuilt whenever the source's size or modification time changes. The sourc
 import json
 import logging
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from dataset.atomic import atomic_open
+from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_CLIP, SAMPLES_PER_FRAME
 from dataset.skeleton import NUM_JOINTS, POSE_DIM, normalize
 
@@ -44,13 +43,13 @@ ORIGINAL_LAST_TRAIN_VIDEO = "046"
 ORIGINAL_TEST_VIDEOS = ("047", "049")
 DEFAULT_TEST_FRACTION = 0.1
 SPLITS = ("train", "val", "test", "all")
-CROPS = ("halves", "random")
 
 _INT16 = np.iinfo(np.int16)
 
 
-class DatasetFormatError(ValueError):
-    """The dataset file cannot be read or does not hold the expected layout.
+class DatasetFormatError(DanceSynthError, ValueError):
+    """The dataset file or its sidecar cannot be read or does not hold the expected layout, or
+    the split asked of it cannot be made.
 
     The message names the file and, where it applies, the video and clip, and what was expected.
     """
@@ -130,6 +129,8 @@ def _read_json(path):
         raise DatasetFileNotFoundError(f"{path}: dataset file not found") from None
     except OSError as err:
         raise DatasetFormatError(f"{path}: cannot read the dataset file: {err}") from err
+    if not raw.strip():
+        raise DatasetFormatError(f"{path}: the file is empty; expected a JSON object (or a JSON string holding one)")
     stage = "file"
     try:
         value = json.loads(raw, object_pairs_hook=_compact_clip_hook)
@@ -152,6 +153,11 @@ def _describe(value):
     return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
         type(value), type(value).__name__
     )
+
+
+def _is_number(value):
+    """Whether a parsed JSON value is a finite number (not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _clip_audio(path, video, clip, value):
@@ -305,29 +311,23 @@ def _read_cache(cache, stat):
 
 
 def _write_cache(cache, corpus, stat):
-    """Write ``corpus`` to ``cache`` atomically (temporary file in the same folder + rename).
+    """Write ``corpus`` to ``cache`` atomically (:func:`dataset.atomic.atomic_open`).
 
     Raises:
         OSError: the folder is not writable or the disk is full; no partial file is left.
     """
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                version=np.int64(CACHE_VERSION),
-                source_size=np.int64(stat.st_size),
-                source_mtime_ns=np.int64(stat.st_mtime_ns),
-                videos=np.array(corpus.videos),
-                clips=np.array(corpus.clips),
-                audio=corpus.audio,
-                pose=corpus.pose,
-                skipped=np.array(corpus.skipped, dtype=str).reshape(-1, 2),
-            )
-        os.replace(tmp, cache)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(cache, "wb") as f:
+        np.savez(
+            f,
+            version=np.int64(CACHE_VERSION),
+            source_size=np.int64(stat.st_size),
+            source_mtime_ns=np.int64(stat.st_mtime_ns),
+            videos=np.array(corpus.videos),
+            clips=np.array(corpus.clips),
+            audio=corpus.audio,
+            pose=corpus.pose,
+            skipped=np.array(corpus.skipped, dtype=str).reshape(-1, 2),
+        )
 
 
 def load_corpus(path, use_cache=True):
@@ -396,7 +396,7 @@ def _known_ids(ids, video_ids, source):
     """``ids`` sorted, after checking that each is in ``video_ids``."""
     unknown = sorted(set(ids) - set(video_ids))
     if unknown:
-        raise ValueError(
+        raise DatasetFormatError(
             f"{source} names videos not in the corpus: {unknown}; corpus videos: {sorted(video_ids)}"
         )
     return sorted(set(ids))
@@ -434,7 +434,8 @@ def split_videos(video_ids, rule="auto", meta=None):
         ``(train_ids, test_ids)``, each sorted.
 
     Raises:
-        ValueError: unknown or malformed rule, or a rule naming ids not in ``video_ids``.
+        DatasetFormatError: (a ``ValueError``) unknown or malformed rule, a rule naming ids not in
+            ``video_ids``, or a rule that leaves no test video.
     """
     ids = sorted(set(video_ids))
     rule = resolve_split_rule(ids, rule.strip(), meta)
@@ -453,19 +454,19 @@ def split_videos(video_ids, rule="auto", meta=None):
         except ValueError:
             fraction = math.nan
         if not 0 < fraction < 1:
-            raise ValueError(f"split rule {rule!r}: expected a fraction strictly between 0 and 1")
+            raise DatasetFormatError(f"split rule {rule!r}: expected a fraction strictly between 0 and 1")
         test = ids[len(ids) - max(1, int(fraction * len(ids) + 0.5)):]
     elif name == "meta" and not arg:
         if not meta or not meta.get("test_videos"):
-            raise ValueError("split rule 'meta' needs sidecar metadata with a non-empty 'test_videos'")
+            raise DatasetFormatError("split rule 'meta' needs sidecar metadata with a non-empty 'test_videos'")
         test = _known_ids(meta["test_videos"], ids, "sidecar 'test_videos'")
     else:
-        raise ValueError(
+        raise DatasetFormatError(
             f"unknown split rule {rule!r}; expected 'auto', 'original', 'all', 'meta', "
             "'videos:<id>,<id>...' or 'fraction:<0..1>'"
         )
     if not test:
-        raise ValueError(f"split rule {rule!r} names no test videos")
+        raise DatasetFormatError(f"split rule {rule!r} names no test videos")
     return [v for v in ids if v not in test], test
 
 
@@ -491,14 +492,8 @@ def validation_videos(train_ids, count):
 
 
 class DanceDataset(Dataset):
-    """5 s (music, dance) samples of one split of a dataset file; two per 10 s clip.
-
-    With ``crop="halves"`` (the original's) a clip's samples are its first and last 5 s. With
-    ``crop="random"`` each item is instead a 5 s window starting at a random frame (0-50) of its
-    clip, music and dance cut at the same frame, so the model meets every beat phase relative to
-    the window and cannot learn a clip by heart. The offset of item ``i`` in epoch ``e`` is drawn
-    from ``(crop_seed, e, i)`` alone (:meth:`set_epoch`), so loader workers and resumed runs see
-    the same windows.
+    """5 s (music, dance) samples of one split of a dataset file; two per 10 s clip, its first
+    and last 5 s.
 
     Args:
         path: the dataset file (double-encoded or plain JSON).
@@ -507,30 +502,29 @@ class DanceDataset(Dataset):
         use_cache: read and write ``<path>.cache.npz``.
         val_videos: this many training videos (:func:`validation_videos`) leave ``"train"`` and
             form ``"val"``.
-        crop: ``"halves"`` or ``"random"`` (above).
-        crop_seed: seed of the random windows.
 
     Item (dict):
         audio: ``(50, 1600)`` float32, raw int16-range samples (not normalised); row t is frame t.
         pose: ``(50, 36)`` float32 in [-1, 1] (:func:`dataset.skeleton.normalize`), joint-major
             ``x0, y0, x1, y1, ...``.
         video, clip: str ids; half: 0 for frames 0-49, 1 for frames 50-99 of the clip.
-        start: the window's first frame in its clip (``50 * half`` unless cropped at random).
+        start: the window's first frame in its clip, ``50 * half``.
 
     Attributes:
         video_ids: sorted ids of this split's videos.
         keys: ``(video, clip, half)`` of every item, in item order.
-        meta: the sidecar dict (:func:`load_meta`) or None.
+        meta: the sidecar dict (:func:`load_meta`) or None; read it through :meth:`clip_beats`,
+            :meth:`video_bpm`, :meth:`video_genre` and :meth:`genre_labels`.
         split_rule: the concrete rule used (``"auto"`` resolved).
+
+    Raises:
+        DatasetFormatError: the file or its sidecar is not a dataset, or the split cannot be made
+            (unknown rule, no video in the requested split, ``"val"`` without ``val_videos``).
     """
 
-    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0,
-                 crop="halves", crop_seed=0):
+    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0):
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: expected one of {SPLITS}")
-        if crop not in CROPS:
-            raise ValueError(f"crop {crop!r}: expected one of {CROPS}")
-        self.crop, self.crop_seed, self.epoch = crop, crop_seed, 0
         self.path = Path(path)
         self.split = split
         corpus = load_corpus(self.path, use_cache=use_cache)
@@ -544,12 +538,12 @@ class DanceDataset(Dataset):
             try:
                 val = validation_videos(train, val_videos)
             except ValueError as exc:
-                raise ValueError(f"{self.path}: split rule {self.split_rule!r}: {exc}") from None
+                raise DatasetFormatError(f"{self.path}: split rule {self.split_rule!r}: {exc}") from None
             if split == "val" and not val:
-                raise ValueError(f"{self.path}: the 'val' split needs val_videos > 0")
+                raise DatasetFormatError(f"{self.path}: the 'val' split needs val_videos > 0")
             chosen = {"train": [v for v in train if v not in val], "val": val, "test": test}[split]
             if not chosen:
-                raise ValueError(
+                raise DatasetFormatError(
                     f"{self.path}: split rule {self.split_rule!r} gives no {split} videos "
                     f"(corpus videos: {corpus.video_ids})"
                 )
@@ -568,16 +562,9 @@ class DanceDataset(Dataset):
     def __len__(self):
         return len(self.keys)
 
-    def set_epoch(self, epoch):
-        """Draw ``crop="random"``'s windows for ``epoch`` (no effect on ``"halves"``)."""
-        self.epoch = epoch
-
     def window_start(self, index):
-        """First frame of item ``index``'s window in its clip, in ``0..CLIP_FRAMES - SAMPLE_FRAMES``."""
-        if self.crop == "halves":
-            return SAMPLE_FRAMES * self.keys[index][2]
-        rng = np.random.default_rng([self.crop_seed, self.epoch, index])
-        return int(rng.integers(0, CLIP_FRAMES - SAMPLE_FRAMES + 1))
+        """First frame of item ``index``'s window in its clip: ``50 * half``."""
+        return SAMPLE_FRAMES * self.keys[index][2]
 
     def __getitem__(self, index):
         video, clip, half = self.keys[index]
@@ -594,8 +581,8 @@ class DanceDataset(Dataset):
         }
 
     def as_tensors(self):
-        """The whole split's fixed halves at once (whatever ``crop``): audio ``(N, 50, 1600)`` and
-        pose ``(N, 50, 36)``, float32 copies, item order."""
+        """The whole split at once: audio ``(N, 50, 1600)`` and pose ``(N, 50, 36)``, float32
+        copies, item order."""
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
         return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
 
@@ -603,6 +590,65 @@ class DanceDataset(Dataset):
         """Per-item index of its video in :attr:`video_ids`: int64 tensor ``(N,)``."""
         index = {video: i for i, video in enumerate(self.video_ids)}
         return torch.tensor([index[video] for video, _, _ in self.keys], dtype=torch.int64)
+
+    # Sidecar access: None where the sidecar (or the entry) is absent, DatasetFormatError where
+    # an entry is there but not of the documented layout (:func:`load_meta`).
+
+    def _sidecar_object(self, value, where):
+        """``value`` if it is a dict (or None when absent), else :class:`DatasetFormatError`."""
+        if value is not None and not isinstance(value, dict):
+            raise DatasetFormatError(f"{meta_path(self.path)}: {where} is {_describe(value)}; expected an object")
+        return value
+
+    def _video_entry(self, video):
+        """The sidecar's ``videos[video]`` dict, or None."""
+        if self.meta is None:
+            return None
+        videos = self._sidecar_object(self.meta.get("videos"), "'videos'")
+        if videos is None:
+            return None
+        return self._sidecar_object(videos.get(video), f"video {video!r}")
+
+    def clip_beats(self, video, clip):
+        """True beat times of ``clip`` of ``video``, in seconds from the clip's start (a list of
+        floats), or None when the sidecar has none for it."""
+        entry = self._video_entry(video)
+        clips = self._sidecar_object(entry.get("clips"), f"video {video!r}: 'clips'") if entry else None
+        info = self._sidecar_object(clips.get(clip), f"video {video!r} clip {clip!r}") if clips else None
+        beats = info.get("beats") if info else None
+        if beats is None:
+            return None
+        where = f"{meta_path(self.path)}: video {video!r} clip {clip!r}: 'beats'"
+        if not isinstance(beats, list):
+            raise DatasetFormatError(f"{where} is {_describe(beats)}; expected a list of times in seconds")
+        bad = [b for b in beats if not _is_number(b)]
+        if bad:
+            raise DatasetFormatError(f"{where} holds {bad[0]!r}; expected times in seconds (finite numbers)")
+        return [float(b) for b in beats]
+
+    def video_bpm(self, video):
+        """The tempo of ``video``'s music in beats per minute (float), or None when not given."""
+        entry = self._video_entry(video)
+        bpm = entry.get("bpm") if entry else None
+        if bpm is None:
+            return None
+        if not _is_number(bpm) or bpm <= 0:
+            raise DatasetFormatError(f"{meta_path(self.path)}: video {video!r}: 'bpm' is {bpm!r}; "
+                                     "expected a positive number")
+        return float(bpm)
+
+    def video_genre(self, video):
+        """The genre name of ``video`` (str), or None when not given."""
+        entry = self._video_entry(video)
+        genre = entry.get("genre") if entry else None
+        if genre is not None and not isinstance(genre, str):
+            raise DatasetFormatError(f"{meta_path(self.path)}: video {video!r}: 'genre' is "
+                                     f"{_describe(genre)}; expected a string")
+        return genre
+
+    def has_beats(self):
+        """Whether the sidecar gives true beats for every clip of this split."""
+        return all(self.clip_beats(video, clip) is not None for video, clip, _ in self.keys)
 
     def genre_labels(self):
         """Per-item genre index from the sidecar's ``videos[id]["genre_index"]``: int64 ``(N,)``.
@@ -612,13 +658,13 @@ class DanceDataset(Dataset):
         """
         if self.meta is None:
             raise DatasetFormatError(f"{self.path}: no sidecar {meta_path(self.path)}; genre labels need it")
-        videos = self.meta.get("videos")
         genres = {}
         for video in self.video_ids:
-            entry = videos.get(video) if isinstance(videos, dict) else None
-            if not isinstance(entry, dict) or not isinstance(entry.get("genre_index"), int):
+            entry = self._video_entry(video)
+            genres[video] = entry.get("genre_index") if entry else None
+            if not isinstance(genres[video], int):
                 raise DatasetFormatError(
                     f"{meta_path(self.path)}: video {video!r} has no integer 'genre_index' under 'videos'"
                 )
-            genres[video] = entry["genre_index"]
         return torch.tensor([genres[video] for video, _, _ in self.keys], dtype=torch.int64)
+

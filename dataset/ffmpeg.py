@@ -8,6 +8,8 @@ build has no ffprobe, so nothing here may depend on one.
 import logging
 import shutil
 
+from dataset.errors import DanceSynthError
+
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = (
@@ -16,7 +18,7 @@ INSTALL_HINT = (
 )
 
 
-class FFmpegNotFoundError(RuntimeError):
+class FFmpegNotFoundError(DanceSynthError, RuntimeError):
     """Neither ffmpeg on PATH nor imageio-ffmpeg's bundled binary is available."""
 
 

@@ -18,15 +18,15 @@ Files (``python -m dataset.synthetic --out dataset/synthetic.json``):
 Everything is deterministic for a seed: the same arguments give the same bytes.
 """
 
-import argparse
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from dataset.atomic import atomic_paths
+from config import synthetic_corpus_parser
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_RATE
 from dataset.synthetic_dance import GENRE_MOVES, sample_dancer, synthesize_dance
 from dataset.synthetic_music import STYLE_NAMES, sample_song, song_beats, synthesize_song
@@ -150,51 +150,30 @@ def _release_json_pieces(data):
     yield "}"
 
 
-def _write_atomically(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "x", encoding="ascii") as file:
-            write(file)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-
-
 def write_corpus(path, data, meta):
     """Write ``data`` double-encoded to ``path`` and ``meta`` to its ``_meta.json`` sidecar.
 
     The corpus file is one JSON string whose content is the JSON object, as in the original
     release; it is streamed clip by clip (escaping each piece of the inner text), so memory
-    stays at one clip's worth of text. Both files are replaced atomically. Returns the
-    sidecar's path.
+    stays at one clip's worth of text. Both files are replaced atomically, together
+    (:func:`dataset.atomic.atomic_paths`). Returns the sidecar's path.
     """
     path = Path(path)
-
-    def write_data(file):
-        file.write('"')
-        for piece in _release_json_pieces(data):
-            file.write(json.dumps(piece)[1:-1])
-        file.write('"')
-
-    _write_atomically(path, write_data)
     meta_path = meta_path_for(path)
-    _write_atomically(meta_path, lambda file: json.dump(meta, file, indent=1))
+    with atomic_paths([path, meta_path]) as (data_temp, meta_temp):
+        with open(data_temp, "w", encoding="ascii") as file:
+            file.write('"')
+            for piece in _release_json_pieces(data):
+                file.write(json.dumps(piece)[1:-1])
+            file.write('"')
+        with open(meta_temp, "w", encoding="ascii") as file:
+            json.dump(meta, file, indent=1)
     logger.info("wrote %s and %s", path, meta_path)
     return meta_path
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="dataset/synthetic.json", help="corpus file to write")
-    parser.add_argument("--videos", type=int, default=40, help="number of videos (one song each)")
-    parser.add_argument("--clips", type=int, default=4, help="10-s clips per video")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--missing-fraction", type=float, default=0.01,
-                        help="fraction of joints written as missing (0, 0)")
-    args = parser.parse_args(argv)
+    args = synthetic_corpus_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     began = time.perf_counter()

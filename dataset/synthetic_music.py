@@ -386,17 +386,10 @@ def _noise_floor(song, start, num_samples):
 
 def main(argv=None):
     """``python -m dataset.synthetic_music --out song.wav``: one synthetic song as a WAV file."""
-    import argparse
-
+    from config import synthetic_song_parser
     from dataset.audio import write_wav
 
-    parser = argparse.ArgumentParser(description="Write one song of the synthetic corpus's "
-                                                 "genres as a 16 kHz WAV (to dance to).")
-    parser.add_argument("--out", required=True, help="WAV file to write")
-    parser.add_argument("--genre", default=STYLE_NAMES[0], choices=STYLE_NAMES)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = synthetic_song_parser(STYLE_NAMES).parse_args(argv)
     song = sample_song(STYLE_NAMES.index(args.genre), np.random.default_rng(args.seed))
     write_wav(args.out, synthesize_song(song, 0.0, int(round(args.seconds * SAMPLE_RATE))))
     print("%s: %s at %.1f BPM, %.1f s" % (args.out, args.genre, song.bpm, args.seconds))

@@ -7,13 +7,12 @@ st_gcn IN OUT`` does the same for an ST-GCN. BatchNorm statistics and the graph 
 they are small and rounding them would shift every activation. Loading casts back to float32.
 """
 
-import argparse
+import sys
 
-import torch
+from config import export_parser
+from runtime import report_errors
 
-from runtime import atomic_torch_save
-
-from .compat import generator_args, load_generator_state, load_st_gcn_state
+from . import checkpoint
 
 _KEEP_FP32 = ("running_mean", "running_var", "A")
 
@@ -25,37 +24,33 @@ def halve(state):
 
 
 def export_generator(source, out, note=""):
-    """Write ``{"generator", "generator_args", "config", "step", "note"}`` with float16 weights."""
-    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    info = checkpoint if isinstance(checkpoint, dict) and "generator" in checkpoint else {}
-    atomic_torch_save({"format": "dance-synth/1-inference",
-                       "generator": halve(load_generator_state(source)),
-                       "generator_args": generator_args(source),
-                       "config": info.get("config", {}), "step": info.get("step"),
-                       "heldout": info.get("heldout"), "note": note}, out)
+    """Write the generator of ``source`` as an inference checkpoint with float16 weights."""
+    stored = checkpoint.read(source)
+    info = stored if isinstance(stored, dict) and "generator" in stored else {}
+    checkpoint.save_inference_generator(
+        out, halve(checkpoint.load_generator_state(source, stored)),
+        checkpoint.generator_args(source, stored), info.get("config", {}), step=info.get("step"),
+        heldout=info.get("heldout"), note=note)
 
 
 def export_st_gcn(source, out, note=""):
-    """Write ``{"st_gcn", "num_class", "trained_on", "note"}`` with float16 weights."""
-    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    state, num_class = load_st_gcn_state(source)
-    atomic_torch_save({"format": "dance-synth/st-gcn/1-inference", "st_gcn": halve(state),
-                       "num_class": num_class, "trained_on": checkpoint.get("trained_on"),
-                       "note": note}, out)
+    """Write the ST-GCN of ``source`` as an inference checkpoint with float16 weights."""
+    stored = checkpoint.read(source)
+    state, num_class = checkpoint.load_st_gcn_state(source, stored)
+    checkpoint.save_st_gcn(out, halve(state), num_class, stored.get("trained_on"), inference=True,
+                           note=note)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Write a compact float16 inference copy of a "
-                                                 "generator or ST-GCN checkpoint.")
-    parser.add_argument("network", choices=("generator", "st_gcn"))
-    parser.add_argument("source")
-    parser.add_argument("out")
-    parser.add_argument("--note", default="", help="how the weights were made")
-    args = parser.parse_args(argv)
+def run(argv=None):
+    args = export_parser().parse_args(argv)
     export = export_generator if args.network == "generator" else export_st_gcn
     export(args.source, args.out, args.note)
     print("wrote", args.out)
 
 
+def main(argv=None):
+    return report_errors(run, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

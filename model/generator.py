@@ -16,9 +16,8 @@ from .pose_generator import PoseGenerator
 class Generator(nn.Module):
     """Music-to-dance generator.
 
-    ``forward(audio, noise=None, logits=False)``: without ``noise``, draws N(0, 0.33) noise on the
-    audio's device (from the global torch RNG), as the original did inside its forward. With
-    ``logits`` it returns the pose layer's outputs before their tanh (same shape).
+    ``forward(audio, noise=None)``: without ``noise``, draws N(0, 0.33) noise on the audio's
+    device (from the global torch RNG), as the original did inside its forward.
 
     Shape:
         audio: ``(B, T, 1600)`` raw int16-range float audio, batch first.
@@ -42,10 +41,10 @@ class Generator(nn.Module):
         return torch.randn(batch, frames, self.noise_dim, device=audio.device,
                            dtype=audio.dtype) * NOISE_STD
 
-    def forward(self, audio, noise=None, logits=False):
+    def forward(self, audio, noise=None):
         if noise is None:
             noise = self.sample_noise(audio)
         elif noise.shape != (*audio.shape[:2], self.noise_dim):
             raise ValueError(f"noise must have shape {(*audio.shape[:2], self.noise_dim)}, got "
                              f"{tuple(noise.shape)}")
-        return self.pose_generator(self.audio_encoder(audio), noise, logits=logits)
+        return self.pose_generator(self.audio_encoder(audio), noise)

@@ -57,38 +57,3 @@ def gradient_penalty(discriminator, real, fake, audio):
     prob, _ = discriminator(interpolates, audio)
     grad, = torch.autograd.grad(prob.sum(), interpolates, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
-SATURATION_MARGIN = 3.0  # tanh(3) = 0.995: 1.6 px from the canvas edge
-
-
-def saturation_penalty(logits, margin=SATURATION_MARGIN):
-    """``mean(relu(|z| - margin)^2)`` over the generator's pre-tanh outputs ``z``.
-
-    Where ``|z|`` is large the tanh is flat, so a pose coordinate stuck there gets no gradient
-    from any loss on the pose; this term gives it one (``2 (|z| - margin) sign(z)``) and is zero
-    inside the margin, where poses live.
-
-    Shape: ``(B, T, 36)`` -> scalar.
-    """
-    return F.relu(logits.abs() - margin).pow(2).mean()
-
-
-def visible_l1_loss(fake, real):
-    """L1 over the joints present in ``real``: a missing joint (stored at pixel (0, 0), so
-    exactly (-1, -1) once normalised) adds nothing, and the mean is over the present joints'
-    coordinates. Equals ``F.l1_loss(fake, real)`` when no joint is missing.
-
-    Shape: ``fake``, ``real`` ``(B, T, 36)`` joint-major ``x0, y0, x1, ...`` -> scalar.
-    """
-    present = (real.unflatten(-1, (-1, 2)) != -1).any(-1)  # (B, T, 18)
-    weight = present.repeat_interleave(2, dim=-1).to(fake.dtype)  # (B, T, 36)
-    return ((fake - real).abs() * weight).sum() / weight.sum().clamp_min(1)
-
-
-def velocity_l1_loss(fake, real):
-    """L1 between frame-to-frame motions: ``mean |(fake[t+1] - fake[t]) - (real[t+1] - real[t])|``.
-
-    Shape: ``fake``, ``real`` ``(B, T, 36)`` -> scalar (``T >= 2``).
-    """
-    return F.l1_loss(fake.diff(dim=1), real.diff(dim=1))

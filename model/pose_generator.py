@@ -62,11 +62,9 @@ class PoseGenerator(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.final_linear = nn.Linear(HIDDEN, pose_dim)
 
-    def forward(self, music, noise, logits=False):
-        """Poses, or with ``logits`` the final layer's outputs before the tanh."""
+    def forward(self, music, noise):
         batch, frames, _ = music.shape
         noise_code, _ = self.rnn_noise(noise)
         x = torch.cat([music, noise_code.tanh()], dim=-1).reshape(batch * frames, -1)
         x = self.layer3(self.layer2(self.layer1(self.layer0(x))))
-        out = self.final_linear(self.dropout(x)).view(batch, frames, -1)
-        return out if logits else out.tanh()
+        return self.final_linear(self.dropout(x)).view(batch, frames, -1).tanh()

@@ -2,8 +2,9 @@
 
 Frames stream as raw bytes into ffmpeg's stdin, so drawing (Python) and encoding
 (x264 threads) overlap and no frame list is held in memory. Output goes to a temp file
-in the destination folder and is renamed over the target only once ffmpeg succeeded:
-an error, a failing ffmpeg or an interrupt never leaves a partial file behind.
+in the destination folder (:func:`dataset.atomic.atomic_path`) and is renamed over the target
+only once ffmpeg succeeded: an error, a failing ffmpeg or an interrupt never leaves a partial
+file behind.
 
 Works with the static ffmpeg bundled in imageio-ffmpeg, which has no ffprobe:
 :func:`probe_mp4` uses ffprobe when present and plain ffmpeg otherwise.
@@ -16,11 +17,12 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 
 import cv2
 import numpy as np
 
+from dataset.atomic import atomic_path
+from dataset.errors import DanceSynthError
 from dataset.ffmpeg import FFmpegNotFoundError, find_ffmpeg, find_ffprobe
 from dataset.format import FPS
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 _PROBE_RATE = 16000  # decoded-audio rate used to measure the audio stream's duration without ffprobe
 
 
-class VideoError(RuntimeError):
+class VideoError(DanceSynthError, RuntimeError):
     """ffmpeg failed, the output cannot be written, or a video cannot be read. The message names the file."""
 
 
@@ -98,27 +100,27 @@ def _encode(frames, command, out_path, fps=FPS, yuv420=False):
     video_input = [find_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-y",
                    "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv420 else "bgr24", "-s", f"{width}x{height}",
                    "-framerate", str(fps), "-i", "pipe:0"]
-    tmp = _temp_beside(out_path)
-    try:
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(command(video_input, tmp), stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=errors)
-            try:
-                count = _feed(proc.stdin, first, frames, out_path, _to_i420 if yuv420 else None)
-            except BaseException:
-                proc.kill()
-                raise
-            finally:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-                proc.wait()
-            if proc.returncode != 0:
-                raise VideoError(f"ffmpeg failed writing {out_path} (exit status {proc.returncode}): {_tail(errors)}")
-        os.replace(tmp, out_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with contextlib.ExitStack() as stack:
+        try:
+            tmp = stack.enter_context(atomic_path(out_path))
+            open(tmp, "xb").close()  # an unwritable folder fails here, not as an ffmpeg error
+        except OSError as err:
+            folder = os.path.dirname(os.path.abspath(out_path))
+            raise VideoError(f"cannot write {out_path}: output folder {folder} is not writable ({err})") from err
+        errors = stack.enter_context(tempfile.TemporaryFile())
+        proc = subprocess.Popen(command(video_input, tmp), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            count = _feed(proc.stdin, first, frames, out_path, _to_i420 if yuv420 else None)
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            proc.wait()
+        if proc.returncode != 0:
+            raise VideoError(f"ffmpeg failed writing {out_path} (exit status {proc.returncode}): {_tail(errors)}")
     log.info("wrote %s (%d frames of %dx%d)", out_path, count, width, height)
     return out_path
 
@@ -160,18 +162,6 @@ def _checked_frame(frame, index, shape, out_path):
     if shape is not None and frame.shape != shape:
         raise ValueError(f"frame {index} for {out_path}: size {frame.shape} differs from the first frame's {shape}")
     return np.ascontiguousarray(frame)
-
-
-def _temp_beside(out_path):
-    """Create an empty temp file (mode per umask) in ``out_path``'s folder, created if needed; return its path."""
-    folder = os.path.dirname(os.path.abspath(out_path))
-    tmp = os.path.join(folder, f".{os.path.basename(out_path)}.{uuid.uuid4().hex[:12]}.part")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as err:
-        raise VideoError(f"cannot write {out_path}: output folder {folder} is not writable ({err})") from err
-    return tmp
 
 
 def _tail(stream, lines=5):

@@ -12,6 +12,15 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
+# A standing dancer, arms out, in pixels ``(18, 2)``: joints spread so every bone's midpoint is
+# covered by that bone only.
+STANDING = np.array([
+    [320, 60], [320, 110], [270, 110], [220, 110], [170, 110], [370, 110], [420, 110], [470, 110],
+    [295, 200], [285, 260], [280, 320], [345, 200], [355, 260], [360, 320],
+    [305, 50], [335, 50], [290, 30], [350, 30],
+], dtype=float)
+
+
 def write_corpus_file(path, videos=3, clips=1, seed=0):
     """Write a small random corpus, double-encoded like the release. Returns the path.
 
@@ -34,6 +43,34 @@ def write_corpus_file(path, videos=3, clips=1, seed=0):
     with open(path, "w") as f:
         json.dump(json.dumps(data), f)
     return str(path)
+
+
+def frozen_gcn(seed=0, num_class=4):
+    """A randomly initialised ST-GCN (seeded), frozen in eval mode."""
+    import torch
+
+    from model.st_gcn import STGCN
+
+    torch.manual_seed(seed)
+    return STGCN(num_class=num_class).eval().requires_grad_(False)
+
+
+def write_gcn(path):
+    """Write :func:`frozen_gcn` as pretrain_gcn.py's checkpoint at ``path``. Returns the path."""
+    from model import checkpoint
+
+    checkpoint.save_st_gcn(str(path), frozen_gcn().state_dict(), 4, {})
+    return str(path)
+
+
+def batch(size=2, seed=0):
+    """A seeded random batch: music ``(size, 50, 1600)`` int16-range, poses ``(size, 50, 36)``."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    music = torch.randn(size, 50, 1600, generator=gen) * 5000
+    real = torch.rand(size, 50, 36, generator=gen) * 1.6 - 0.8
+    return music, real
 
 
 @pytest.fixture

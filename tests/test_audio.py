@@ -9,6 +9,7 @@ import soundfile as sf
 
 import dataset.audio as audio
 from dataset.audio import AudioError, frame_audio, load_audio, write_wav
+from dataset.errors import DanceSynthError
 from dataset.ffmpeg import FFmpegNotFoundError, find_ffmpeg
 from dataset.format import INT16_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME
 
@@ -170,6 +171,20 @@ def test_write_wav_unwritable_folder(tmp_path):
         write_wav(path, np.zeros(100))
     assert str(path) in str(caught.value)
     assert os.listdir(tmp_path) == ["a_file"]
+
+
+def test_write_wav_keeps_the_previous_file_on_error(tmp_path):
+    path = tmp_path / "out.wav"
+    write_wav(path, np.full(100, 7))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"\(N,\)"):
+        write_wav(path, np.zeros((100, 2)))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["out.wav"]
+
+
+def test_audio_errors_are_user_errors():
+    assert issubclass(AudioError, DanceSynthError) and issubclass(AudioError, ValueError)
+    assert issubclass(FFmpegNotFoundError, DanceSynthError) and issubclass(FFmpegNotFoundError, RuntimeError)
 
 
 def test_write_wav_rejects_multichannel(tmp_path):

@@ -4,17 +4,18 @@ import pytest
 import torch
 
 import bench
-import train
+from config import SPEEDUPS, bench_parser, enabled_speedups
+from model.gan import PHASES
 
 
 @pytest.mark.parametrize("optimize, amp", [(False, "fp32"), (True, "bf16")])
 def test_variant_runner_times_every_phase(optimize, amp):
     runner = bench.VariantRunner(optimize=optimize, amp=amp, batch_size=2, device="cpu")
-    assert train.enabled_speedups(runner.args) == (set(train.SPEEDUPS) if optimize else set())
+    assert enabled_speedups(runner.args) == (set(SPEEDUPS) if optimize else set())
     times = runner.step()
-    assert set(times) == {*train.PHASES, "total"}
+    assert set(times) == {*PHASES, "total"}
     assert all(t > 0 for t in times.values())
-    assert sum(times[p] for p in train.PHASES) <= times["total"]
+    assert sum(times[p] for p in PHASES) <= times["total"]
     assert runner.infer(1) > 0
     rss, cuda = runner.peak_memory_mb()
     assert rss > 100 and cuda is None
@@ -24,5 +25,5 @@ def test_variant_runner_times_every_phase(optimize, amp):
 
 
 def test_bench_options():
-    args = bench.parse_args(["--amp", "fp32", "bf16", "--iters", "3"])
+    args = bench_parser("").parse_args(["--amp", "fp32", "bf16", "--iters", "3"])
     assert (args.amp, args.iters, args.batch_size, args.warmup) == (["fp32", "bf16"], 3, 16, 1)

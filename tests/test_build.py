@@ -20,6 +20,7 @@ from dataset.build import (
     next_video_id, parse_openpose_frame, read_openpose_frame, resample_poses, rescale_to_canvas,
     select_person,
 )
+from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_RATE
 from dataset.skeleton import JOINT_INDEX, NUM_JOINTS
 
@@ -331,6 +332,21 @@ def test_input_errors_name_what_is_wrong(inputs, tmp_path):
     with pytest.raises(BuildError, match="9.5 s of audio"):
         build_dataset(str(folder), str(short), str(tmp_path / "a.json"))
     assert not (tmp_path / "a.json").exists()
+
+
+def test_write_corpus_keeps_permissions_and_names_an_unwritable_file(tmp_path):
+    out = tmp_path / "dance.json"
+    build.write_corpus(str(out), {"000": {}})
+    out.chmod(0o640)
+    build.write_corpus(str(out), {"001": {}}, double_encoded=False)
+    assert json.loads(out.read_text()) == {"001": {}} and (out.stat().st_mode & 0o777) == 0o640
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(BuildError, match="not writable") as caught:
+        build.write_corpus(str(blocker / "out.json"), {})
+    assert str(blocker / "out.json") in str(caught.value)
+    assert issubclass(BuildError, DanceSynthError) and issubclass(BuildError, ValueError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "dance.json"]
 
 
 # The command line

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from model import STGCN, Generator
-from model.compat import (CheckpointError, compare_with_fixtures, load_generator,
-                          load_generator_state, load_st_gcn, load_st_gcn_state, main)
+from model.checkpoint import (CheckpointError, load_generator, load_generator_state, load_st_gcn,
+                              load_st_gcn_state)
+from model.compat import compare_with_fixtures, main
 from model.graph import spatial_adjacency
 
 FIXTURES = os.environ.get("DANCE_SYNTH_FIXTURES")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from dataset import dance_dataset
+from dataset import atomic, dance_dataset
 from dataset.dance_dataset import (
     DanceDataset,
     DatasetFileNotFoundError,
@@ -22,6 +22,7 @@ from dataset.dance_dataset import (
     split_videos,
     validation_videos,
 )
+from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES
 from dataset.skeleton import NUM_JOINTS
 
@@ -92,38 +93,10 @@ def test_items_split_each_clip_into_two_normalised_samples(small):
     assert first["pose"][7, 7].item() == pytest.approx(y3 / 180 - 1)
 
 
-def test_random_crop_cuts_music_and_dance_at_one_frame_drawn_per_epoch(small):
-    path, arrays = small
-    halves = DanceDataset(path, split="all")
-    ds = DanceDataset(path, split="all", crop="random", crop_seed=5)
-    assert ds.keys == halves.keys and len(ds) == len(halves)
-    starts = {}
-    for epoch in range(4):
-        ds.set_epoch(epoch)
-        for index, (video, clip, _) in enumerate(ds.keys):
-            item = ds[index]
-            start = item["start"]
-            assert 0 <= start <= 50 and start == ds.window_start(index)
-            audio, pose = arrays[video, clip]
-            np.testing.assert_array_equal(item["audio"].numpy(),
-                                          audio[start * 1600:(start + 50) * 1600].reshape(50, 1600))
-            frames = pose[start:start + 50]
-            expected = np.stack([frames[..., 0] / 320 - 1, frames[..., 1] / 180 - 1], -1).reshape(50, 36)
-            np.testing.assert_allclose(item["pose"].numpy(), expected, rtol=0, atol=1e-6)
-            starts[epoch, index] = start
-    assert len(set(starts.values())) > 4  # windows move between items and epochs
-    ds.set_epoch(2)
-    assert [ds[i]["start"] for i in range(len(ds))] == [starts[2, i] for i in range(len(ds))]
-    other = DanceDataset(path, split="all", crop="random", crop_seed=6)
-    other.set_epoch(2)
-    assert [other.window_start(i) for i in range(len(ds))] != [starts[2, i] for i in range(len(ds))]
-    # halves ignore the epoch; as_tensors stays the fixed halves whatever the crop
-    halves.set_epoch(3)
-    assert [halves[i]["start"] for i in range(len(halves))] == [0, 50] * 3
-    for got, want in zip(ds.as_tensors(), halves.as_tensors()):
-        assert torch.equal(got, want)
-    with pytest.raises(ValueError, match="crop 'middle'"):
-        DanceDataset(path, split="all", crop="middle")
+def test_items_start_at_their_half(small):
+    ds = DanceDataset(small[0], split="all")
+    assert [ds[i]["start"] for i in range(len(ds))] == [0, 50] * 3
+    assert [ds.window_start(i) for i in range(len(ds))] == [0, 50] * 3
 
 
 def test_known_pixels_normalise_by_hand(tmp_path):
@@ -276,12 +249,27 @@ def test_truncated_release_file_raises(small):
         DanceDataset(path)
 
 
+@pytest.mark.parametrize("content", [b"# dance-synth\n\nMusic in, dance out.\n", b"", b"  \n",
+                                     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8"],
+                         ids=["markdown", "empty", "blank", "binary"])
+def test_a_file_that_is_not_a_dataset_raises_one_line_naming_it(tmp_path, content):
+    path = tmp_path / "README.md"
+    path.write_bytes(content)
+    with pytest.raises(DatasetFormatError) as info:
+        DanceDataset(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert isinstance(info.value, DanceSynthError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no cache of a non-dataset
+
+
 def test_missing_file(tmp_path):
     for use_cache in (True, False):
         with pytest.raises(DatasetFileNotFoundError, match="nothere.json: dataset file not found"):
             DanceDataset(tmp_path / "nothere.json", use_cache=use_cache)
     assert issubclass(DatasetFileNotFoundError, FileNotFoundError)
     assert issubclass(DatasetFileNotFoundError, DatasetFormatError)
+    assert issubclass(DatasetFormatError, DanceSynthError) and issubclass(DatasetFormatError, ValueError)
 
 
 # --- cache -----------------------------------------------------------------------------------
@@ -348,7 +336,7 @@ def test_unwritable_folder_loads_without_cache(small, monkeypatch, caplog):
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path.parent))
-    monkeypatch.setattr(dance_dataset.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(dance_dataset, "atomic_open", refuse)
     with caplog.at_level(logging.WARNING, logger="dataset.dance_dataset"):
         ds = DanceDataset(path, split="all")
     assert len(ds) == 6
@@ -361,7 +349,7 @@ def test_failed_cache_write_leaves_no_temporary_file(small, monkeypatch):
 
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(dance_dataset.os, "replace", disk_full)
+    monkeypatch.setattr(atomic.os, "replace", disk_full)
     assert len(load_corpus(path)) == 3
     assert [p.name for p in path.parent.iterdir()] == ["data.json"]
 
@@ -425,6 +413,8 @@ def test_auto_rule():
 def test_bad_split_rules(rule, meta, expected):
     with pytest.raises(ValueError, match=expected):
         split_videos(IDS_10, rule, meta)
+    with pytest.raises(DatasetFormatError, match=expected):
+        split_videos(IDS_10, rule, meta)
 
 
 def test_dataset_splits_and_empty_requested_split(small):
@@ -442,6 +432,10 @@ def test_dataset_splits_and_empty_requested_split(small):
         DanceDataset(path, split="val")
     with pytest.raises(ValueError, match="split 'valid'"):
         DanceDataset(path, split="valid")
+    for kwargs in ({"split": "test", "split_rule": "all"}, {"split": "val"}, {"split_rule": "random"},
+                   {"split_rule": "all", "val_videos": 2}):
+        with pytest.raises(DatasetFormatError):  # user errors, reported in one line by entry points
+            DanceDataset(path, **kwargs)
 
 
 def test_validation_videos_leave_training_and_spread_over_it():
@@ -484,3 +478,63 @@ def test_sidecar_meta_drives_auto_split_and_genres(tmp_path):
 def test_genre_labels_need_the_sidecar(small):
     with pytest.raises(DatasetFormatError, match="no sidecar"):
         DanceDataset(small[0], split="all").genre_labels()
+
+
+# --- sidecar accessors -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_sidecar(tmp_path):
+    """Videos 000 (clips 005, 015) and 001 (clip 005) with a hand-made sidecar: (path, meta)."""
+    data, _ = make_corpus({"000": ["005", "015"], "001": ["005"]})
+    path = write_json(tmp_path / "corpus.json", data)
+    meta = {"genres": ["ballet", "hiphop"], "test_videos": ["001"],
+            "videos": {"000": {"genre": "ballet", "genre_index": 0, "bpm": 120,
+                               "clips": {"005": {"beats": [0.25, 0.75, 1.25]}, "015": {"beats": []}}},
+                       "001": {"genre": "hiphop", "genre_index": 1, "bpm": 95.5, "clips": {"005": {}}}}}
+    (tmp_path / "corpus_meta.json").write_text(json.dumps(meta))
+    return path, meta
+
+
+def test_sidecar_accessors_give_known_answers(with_sidecar):
+    ds = DanceDataset(with_sidecar[0], split="all")
+    assert ds.clip_beats("000", "005") == [0.25, 0.75, 1.25]
+    assert ds.clip_beats("000", "015") == []
+    assert ds.clip_beats("001", "005") is None  # clip entry without beats
+    assert ds.clip_beats("000", "999") is None and ds.clip_beats("404", "005") is None
+    assert ds.video_bpm("000") == 120.0 and isinstance(ds.video_bpm("000"), float)
+    assert ds.video_bpm("001") == 95.5 and ds.video_bpm("404") is None
+    assert (ds.video_genre("000"), ds.video_genre("001"), ds.video_genre("404")) == ("ballet", "hiphop", None)
+    assert ds.genre_labels().tolist() == [0, 0, 0, 0, 1, 1]
+    assert not ds.has_beats()  # clip 001/005 has none
+    train = DanceDataset(with_sidecar[0], split="train")
+    assert train.video_ids == ["000"] and train.has_beats()
+
+
+def test_sidecar_accessors_without_a_sidecar(small):
+    ds = DanceDataset(small[0], split="all")
+    assert ds.clip_beats("000", "045") is None and ds.video_bpm("000") is None
+    assert ds.video_genre("000") is None and not ds.has_beats()
+
+
+@pytest.mark.parametrize("change, call, expected", [
+    (lambda m: m.update(videos=[1]), lambda ds: ds.video_bpm("000"), "'videos' is a list; expected an object"),
+    (lambda m: m["videos"]["000"].update(bpm="fast"), lambda ds: ds.video_bpm("000"),
+     "video '000': 'bpm' is 'fast'; expected a positive number"),
+    (lambda m: m["videos"]["000"].update(genre=3), lambda ds: ds.video_genre("000"),
+     "video '000': 'genre' is int; expected a string"),
+    (lambda m: m["videos"]["000"]["clips"]["005"].update(beats=[0.5, None]),
+     lambda ds: ds.clip_beats("000", "005"), "video '000' clip '005': 'beats' holds None"),
+    (lambda m: m["videos"]["000"].update(clips=[]), lambda ds: ds.has_beats(),
+     "video '000': 'clips' is a list; expected an object"),
+    (lambda m: m["videos"]["001"].pop("genre_index"), lambda ds: ds.genre_labels(),
+     "video '001' has no integer 'genre_index'"),
+])
+def test_malformed_sidecar_entries_raise_naming_the_sidecar(with_sidecar, change, call, expected):
+    path, meta = with_sidecar
+    change(meta)
+    meta_file = path.with_name("corpus_meta.json")
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(DatasetFormatError, match=expected) as info:
+        call(DanceDataset(path, split="all"))
+    assert str(info.value).startswith(f"{meta_file}: ")

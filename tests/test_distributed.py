@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from test_train import write_gcn
+from conftest import write_gcn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -9,7 +9,7 @@ from dataset.skeleton import NUM_JOINTS
 from metrics.evaluation import retrieval_accuracy
 from model.music_dance_embedding import (DANCE_FEATURES, MUSIC_FEATURES, MusicDanceEmbedding, dance_features,
                                          info_nce, music_features)
-from train_embedding import fit_embedding, load_embedding, load_or_train, train_and_save
+from model.music_dance_embedding import fit_embedding, load_embedding, load_or_train, train_and_save
 
 
 def toy_pairs(n, frames=30, seed=0):

@@ -9,16 +9,19 @@ import pytest
 import torch
 
 import evaluate
+from conftest import write_corpus_file
 from dataset.audio import write_wav
 from dataset.dance_dataset import DanceDataset
 from dataset.synthetic import generate_corpus, write_corpus
-from conftest import write_corpus_file
 from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, retrieval_accuracy,
                                 standardize, tempo_scores, window_beats)
 from metrics.fid import fid
+from metrics.music_set import dataset_music
+from metrics.table import METRICS, Row, control_rows, format_table, mean_pose, score_rows
 from model.generator import Generator
+from model.inference import generate_draws
+from model.music_dance_embedding import load_or_train, train_and_save
 from model.st_gcn import STGCN
-from train_embedding import train_and_save
 
 ALIGNMENT = ("beat_align_music", "beat_align_motion", "beat_hit_rate")
 
@@ -115,18 +118,18 @@ def test_static_dance_scores_zero_or_undefined():
 
 def test_every_row_has_every_metric(corpus, embedding_file):
     dataset = DanceDataset(corpus, split="all")
-    music, dances = evaluate.dataset_music(dataset)
+    music, dances = dataset_music(dataset)
     torch.manual_seed(0)
-    draws = evaluate.generate(Generator().eval(), music.audio, 2, 0, "cpu")
+    draws = generate_draws(Generator().eval(), music.audio, 2, 0)
     assert draws.shape == (len(dances), 2, 50, 18, 2)
-    rows = {"model": evaluate.Row(draws[:, 0], np.arange(len(dances)), draws)}
-    rows.update(evaluate.control_rows(dances, evaluate.mean_pose(dances), draws, np.random.default_rng(0)))
+    rows = {"model": Row(draws[:, 0], np.arange(len(dances)), draws)}
+    rows.update(control_rows(dances, mean_pose(dances), draws, np.random.default_rng(0)))
     assert list(rows) == ["model", "ground_truth", "shuffled_music", "mean_pose", "untrained"]
     st_gcn = STGCN(num_class=3).eval()
-    embedding = evaluate.load_or_train(embedding_file, corpus)
-    results = evaluate.score_rows(rows, music, dances, st_gcn, ["a", "b", "c"], embedding)
+    embedding = load_or_train(embedding_file, corpus)
+    results = score_rows(rows, music, dances, st_gcn, ["a", "b", "c"], embedding)
     for name, scores in results.items():
-        assert set(scores) == set(evaluate.METRICS), name
+        assert set(scores) == set(METRICS), name
     for metric in ("fid_gcn", "fid_kinetic", "diversity_gcn", "retrieval_top1", "beat_align_music"):
         assert all(np.isfinite(scores[metric]) for scores in results.values()), metric
     assert results["ground_truth"]["fid_gcn"] == pytest.approx(0.0, abs=1e-3)
@@ -138,10 +141,10 @@ def test_every_row_has_every_metric(corpus, embedding_file):
 
 def test_ground_truth_beats_shuffled_music_on_a_beat_locked_corpus(beat_locked_corpus):
     dataset = DanceDataset(beat_locked_corpus, split="all")
-    music, dances = evaluate.dataset_music(dataset)
+    music, dances = dataset_music(dataset)
     assert music.bpm is not None and music.truth_beats is not None
-    rows = evaluate.control_rows(dances, evaluate.mean_pose(dances), None, np.random.default_rng(0))
-    results = evaluate.score_rows(rows, music, dances)
+    rows = control_rows(dances, mean_pose(dances), None, np.random.default_rng(0))
+    results = score_rows(rows, music, dances)
     truth, shuffled = results["ground_truth"], results["shuffled_music"]
     for metric in ALIGNMENT + ("tempo_within_5pct",):
         assert truth[metric] > shuffled[metric] + 0.1, metric
@@ -164,10 +167,10 @@ def test_report_is_written_atomically_with_nan_as_null(tmp_path):
 
 
 def test_table_lists_every_metric_and_row():
-    results = {"ground_truth": dict.fromkeys(evaluate.METRICS, 0.5), "mean_pose": dict.fromkeys(evaluate.METRICS, math.nan)}
-    lines = evaluate.format_table(results).splitlines()
+    results = {"ground_truth": dict.fromkeys(METRICS, 0.5), "mean_pose": dict.fromkeys(METRICS, math.nan)}
+    lines = format_table(results).splitlines()
     assert "ground_truth" in lines[0] and "mean_pose" in lines[0]
-    assert len(lines) == 1 + len(evaluate.METRICS) and "n/a" in lines[1]
+    assert len(lines) == 1 + len(METRICS) and "n/a" in lines[1]
 
 
 def test_cli_with_tiny_checkpoints(corpus, embedding_file, checkpoints, tmp_path, capsys):
@@ -180,7 +183,7 @@ def test_cli_with_tiny_checkpoints(corpus, embedding_file, checkpoints, tmp_path
     report = json.loads(out.read_text())
     assert report["held_out"] is True and report["gcn_classes"] == ["hiphop", "house", "lofi", "techno"]
     assert list(report["results"]) == ["model", "ground_truth", "shuffled_music", "mean_pose", "untrained"]
-    assert all(set(row) == set(evaluate.METRICS) for row in report["results"].values())
+    assert all(set(row) == set(METRICS) for row in report["results"].values())
     assert report["results"]["model"]["fid_gcn"] is not None
     assert report["embedding"] == embedding_file
 

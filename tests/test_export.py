@@ -2,7 +2,7 @@
 
 import torch
 
-from model.compat import load_generator, load_st_gcn
+from model.checkpoint import load_generator, load_st_gcn
 from model.export import export_generator, export_st_gcn
 from model.generator import Generator
 from model.st_gcn import STGCN

@@ -1,4 +1,4 @@
-"""get_demo.py and song_dance.py: window planning, joins, songs -> files/MP4, test clips, errors.
+"""get_demo.py and model/inference.py: window planning, joins, songs -> files/MP4, test clips, errors.
 
 A tiny random-weight generator checkpoint stands in for a trained one: every check here is
 about shapes, files, timing, reproducibility and continuity, which do not need a good dance.
@@ -15,13 +15,13 @@ import soundfile as sf
 import torch
 
 from dataset.audio import frame_audio, load_audio
-from dataset.format import SAMPLE_FRAMES, SAMPLE_RATE
+from dataset.format import NOISE_DIM, SAMPLE_FRAMES, SAMPLE_RATE
 from dataset.skeleton import denormalize
 from get_demo import main, unique_names
-from model.compat import load_generator
+from model.checkpoint import load_generator
 from model.generator import Generator
+from model.inference import CROSSFADE, HOP, blend_windows, generate, plan_windows, seeded_noise
 from render import probe_mp4
-from song_dance import CROSSFADE, HOP, blend_windows, generate, plan_windows, song_noise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -150,7 +150,7 @@ def test_no_jump_at_the_window_joins(files, song_run):
     count = len(frames)
     starts, weights = plan_windows(count)
     index = starts[:, None] + np.arange(SAMPLE_FRAMES)
-    noise = song_noise(count, 0)
+    noise = seeded_noise((count, NOISE_DIM), 0)
     windows = generate(generator, frames[index], noise[index])
     within = np.abs(np.diff(windows, axis=1)).max(axis=2)  # (n, 49) largest joint displacement
     poses = blend_windows(windows, starts, weights, count)  # what get_demo.py danced:
@@ -174,7 +174,7 @@ def test_no_jump_at_the_window_joins(files, song_run):
     cut_starts = np.arange(0, count, SAMPLE_FRAMES)
     padded = np.concatenate([frames, np.zeros((cut_starts[-1] + SAMPLE_FRAMES - count, frames.shape[1]))])
     cut_index = cut_starts[:, None] + np.arange(SAMPLE_FRAMES)
-    cut_noise = song_noise(len(padded), 0)
+    cut_noise = seeded_noise((len(padded), NOISE_DIM), 0)
     back_to_back = generate(generator, padded[cut_index], cut_noise[cut_index]).reshape(-1, 36)[:count]
     cut_motion = np.abs(np.diff(back_to_back, axis=0)).max(axis=1)
     assert cut_motion[cut_starts[1:] - 1].max() > within.max()

@@ -234,7 +234,7 @@ def test_edge_pad_keeps_shapes_and_parameters_and_changes_only_the_context():
 
 
 def test_load_generator_rebuilds_edge_pad_from_checkpoint(tmp_path):
-    from model.compat import load_generator
+    from model.checkpoint import load_generator
 
     torch.manual_seed(1)
     net = Generator(edge_pad=4)

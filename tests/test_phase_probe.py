@@ -9,7 +9,7 @@ import probe_beat_phase
 from dataset.synthetic import generate_corpus, write_corpus
 from metrics.phase_probe import beat_phase, energy_envelope, ridge_probe, with_context
 from model.generator import Generator
-from runtime import atomic_torch_save
+from model.checkpoint import save
 
 
 def test_beat_phase_by_hand():
@@ -54,7 +54,7 @@ def test_cli_prints_every_row(tmp_path, capsys):
     data = tmp_path / "synthetic.json"
     write_corpus(data, *generate_corpus(videos=4, clips=1, seed=3))
     model = tmp_path / "g.pth"
-    atomic_torch_save({"generator": Generator().state_dict()}, str(model))
+    save({"generator": Generator().state_dict()}, str(model))
     probe_beat_phase.main(["--data", str(data), "--model", str(model), "--context", "1", "--device", "cpu"])
     lines = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}

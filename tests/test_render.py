@@ -3,16 +3,11 @@
 import numpy as np
 import pytest
 
+from conftest import STANDING
 from dataset.skeleton import BONES, CANVAS_HEIGHT, CANVAS_WIDTH, JOINT_INDEX, LIMB_COLORS, NUM_JOINTS
 from render import draw_pose, draw_side_by_side, render_frames
 from render.draw import LIMB_OPACITY
 
-# A standing dancer, arms out: joints spread so every bone's midpoint is covered by that bone only.
-STANDING = np.array([
-    [320, 60], [320, 110], [270, 110], [220, 110], [170, 110], [370, 110], [420, 110], [470, 110],
-    [295, 200], [285, 260], [280, 320], [345, 200], [355, 260], [360, 320],
-    [305, 50], [335, 50], [290, 30], [350, 30],
-], dtype=float)
 
 
 def _blended(color):

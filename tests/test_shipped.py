@@ -9,8 +9,8 @@ import torch
 from config import DEFAULT_GCN, SHIPPED_GENERATOR
 from dataset.format import CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_FRAME
 from dataset.synthetic_music import STYLE_NAMES, sample_song, synthesize_song
-from evaluate import generate
-from model.compat import load_generator, load_st_gcn
+from model.checkpoint import load_generator, load_st_gcn
+from model.inference import generate_draws
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,7 +42,7 @@ def test_shipped_generator_dances_differently_to_different_music():
         song = sample_song(STYLE_NAMES.index(genre), rng)
         audio = synthesize_song(song, 0.0, CLIP_SAMPLES // 2)
         clips.append(audio.reshape(SAMPLE_FRAMES, SAMPLES_PER_FRAME))
-    dances = generate(generator, np.stack(clips).astype(np.float32), 1, 0, torch.device("cpu"))[:, 0]
+    dances = generate_draws(generator, np.stack(clips).astype(np.float32), 1, 0)[:, 0]
     assert dances.shape == (2, SAMPLE_FRAMES, 18, 2) and np.isfinite(dances).all()
     assert dances[..., 0].min() >= 0 and dances[..., 0].max() <= 640
     moving = np.abs(np.diff(dances, axis=1)).mean()

@@ -131,6 +131,17 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
         "a.json", "a_meta.json", "b.json", "b_meta.json", "c.json", "c_meta.json"]
 
 
+def test_failed_write_keeps_both_previous_files(tmp_path):
+    path = tmp_path / "corpus.json"
+    data, meta = generate_corpus(videos=1, clips=1, seed=0)
+    write_corpus(path, data, meta)
+    before = path.read_bytes(), (tmp_path / "corpus_meta.json").read_bytes()
+    with pytest.raises(TypeError):  # the sidecar fails after the corpus file is complete
+        write_corpus(path, generate_corpus(videos=1, clips=1, seed=1)[0], {"not json": {1, 2}})
+    assert (path.read_bytes(), (tmp_path / "corpus_meta.json").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.json", "corpus_meta.json"]
+
+
 def test_cli_writes_both_files_and_prints_a_summary(tmp_path, capsys):
     out = tmp_path / "sub" / "corpus.json"
     main(["--out", str(out), "--videos", "2", "--clips", "1", "--seed", "1", "--missing-fraction", "0"])

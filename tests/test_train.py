@@ -8,16 +8,21 @@ import pytest
 import torch
 
 import train
-from config import train_parser
-from model.losses import PERCEPTUAL_WEIGHTS
+from config import SPEEDUPS, enabled_speedups, train_parser
+from conftest import batch, frozen_gcn, write_gcn
+from model import checkpoint, gan
 from model.generator import Generator
-from model.st_gcn import STGCN
-from pretrain_gcn import GCN_FORMAT
-from runtime import atomic_torch_save
+from model.losses import PERCEPTUAL_WEIGHTS
+from runtime import rng_state
 
 
 def args_for(*extra):
     return train_parser().parse_args(list(extra))
+
+
+def step(nets, optimizers, st_gcn, music, real, args):
+    """One iteration with the speed-ups ``args`` asks for, as train.py runs it."""
+    return gan.training_step(nets, optimizers, st_gcn, music, real, args, enabled_speedups(args))
 
 
 def test_defaults_are_the_papers():
@@ -29,34 +34,19 @@ def test_defaults_are_the_papers():
     assert PERCEPTUAL_WEIGHTS == (20, 5, 1, 1, 1, 1, 1, 1, 1, 1)
 
 
-def frozen_gcn(seed=0):
-    torch.manual_seed(seed)
-    net = STGCN(num_class=4).eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
-
-
-def batch(size=2, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    music = torch.randn(size, 50, 1600, generator=gen) * 5000
-    real = torch.rand(size, 50, 36, generator=gen) * 1.6 - 0.8
-    return music, real
-
-
 def test_one_step_trains_generator_and_keeps_st_gcn_frozen():
     torch.manual_seed(0)
     args = args_for()
-    nets = train.build_networks(torch.device("cpu"))
-    optimizers = train.build_optimizers(nets, args)
+    nets = gan.build_networks(torch.device("cpu"))
+    optimizers = gan.build_optimizers(nets, args)
     st_gcn = frozen_gcn()
     before_g = {k: v.clone() for k, v in nets["generator"].state_dict().items()}
     before_gcn = {k: v.clone() for k, v in st_gcn.state_dict().items()}
     music, real = batch()
 
-    values = train.training_step(nets, optimizers, st_gcn, music, real, args)
+    values = step(nets, optimizers, st_gcn, music, real, args)
 
-    assert set(values) == set(train.LOSS_TERMS)
+    assert set(values) == set(gan.LOSS_TERMS)
     assert all(math.isfinite(v) for v in values.values()), values
     changed = [k for k, v in nets["generator"].state_dict().items()
                if v.dtype.is_floating_point and not torch.equal(v, before_g[k])]
@@ -68,23 +58,17 @@ def test_one_step_trains_generator_and_keeps_st_gcn_frozen():
 def test_generator_loss_is_the_weighted_sum_of_its_terms():
     torch.manual_seed(1)
     args = args_for("--alpha", "7", "--lambda_grad", "3")
-    nets = train.build_networks(torch.device("cpu"))
+    nets = gan.build_networks(torch.device("cpu"))
     for net in nets.values():
         net.eval()  # no dropout: every forward pass is the same function
     music, real = batch(seed=3)
     fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
-    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music, args)
+    total, terms = gan.generator_loss(nets, frozen_gcn(), real, fake, music, args)
     expected = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
                 + 7 * terms["l1"] + 3 * terms["perceptual"])
     assert torch.allclose(total, expected)
     assert terms["l1"].item() == pytest.approx((fake - real).abs().mean().item(), rel=1e-6)
     assert all(t.item() > 0 for t in terms.values())
-
-
-def write_gcn(path):
-    atomic_torch_save({"format": GCN_FORMAT, "st_gcn": frozen_gcn().state_dict(), "num_class": 4},
-                      str(path))
-    return str(path)
 
 
 def test_train_cli_writes_checkpoints_that_reload_exactly(tiny_corpus, tmp_path):
@@ -103,10 +87,12 @@ def test_train_cli_writes_checkpoints_that_reload_exactly(tiny_corpus, tmp_path)
 def test_checkpoint_save_then_load_gives_identical_outputs(tmp_path):
     torch.manual_seed(2)
     args = args_for()
-    nets = train.build_networks(torch.device("cpu"))
-    optimizers = train.build_optimizers(nets, args)
-    train.training_step(nets, optimizers, frozen_gcn(), *batch(), args)  # move off the init
-    train.save_checkpoints(str(tmp_path), "0001", nets, optimizers, 1, 1, args)
+    nets = gan.build_networks(torch.device("cpu"))
+    optimizers = gan.build_optimizers(nets, args)
+    step(nets, optimizers, frozen_gcn(), *batch(), args)  # move off the init
+    checkpoint.save_training_state(str(tmp_path), "0001", nets, optimizers,
+                                   {"epoch": 1, "batch": None, "step": 1, "config": vars(args),
+                                    "rng": [rng_state()], "generator_args": {}})
 
     restored = Generator()
     restored.load_state_dict(torch.load(tmp_path / "generator_0001.pth", weights_only=True)["generator"])
@@ -121,24 +107,23 @@ def test_checkpoint_save_then_load_gives_identical_outputs(tmp_path):
             assert torch.equal(discs[name][key], value), (name, key)
 
 
-def test_train_refuses_to_start_without_st_gcn(tiny_corpus, tmp_path):
-    with pytest.raises(SystemExit) as exc:
-        train.main(["--data", tiny_corpus, "--split", "all", "--out", str(tmp_path / "run"),
-                    "--pretrain_GCN", str(tmp_path / "missing.pth"), "--batch_size", "2"])
-    assert "pretrain_gcn.py" in str(exc.value)
+def test_train_refuses_to_start_without_st_gcn(tiny_corpus, tmp_path, capsys):
+    assert train.main(["--data", tiny_corpus, "--split", "all", "--out", str(tmp_path / "run"),
+                       "--pretrain_GCN", str(tmp_path / "missing.pth"), "--batch_size", "2"]) == 1
+    assert "pretrain_gcn.py" in capsys.readouterr().err
 
 
 def run_steps(flags, steps=2, seed=0):
     """Losses of ``steps`` iterations on one fixed batch, from fixed weights and random state."""
     args = args_for(*flags)
     torch.manual_seed(seed)
-    nets = train.build_networks(torch.device("cpu"))
-    optimizers = train.build_optimizers(nets, args)
+    nets = gan.build_networks(torch.device("cpu"))
+    optimizers = gan.build_optimizers(nets, args)
     st_gcn = frozen_gcn()
-    train.use_memory_format(nets, torch.device("cpu"), args)
+    gan.use_memory_format(nets, torch.device("cpu"), enabled_speedups(args))
     music, real = batch(seed=seed)
     torch.manual_seed(seed + 1)
-    values = [train.training_step(nets, optimizers, st_gcn, music, real, args)
+    values = [step(nets, optimizers, st_gcn, music, real, args)
               for _ in range(steps)]
     return values, nets
 
@@ -159,7 +144,7 @@ def test_optimised_step_gives_the_papers_losses():
     paper, paper_nets = run_steps(["--no-optimize"])
     fast, fast_nets = run_steps([])
     for step, (slow_values, fast_values) in enumerate(zip(paper, fast)):
-        assert set(slow_values) == set(fast_values) == set(train.LOSS_TERMS)
+        assert set(slow_values) == set(fast_values) == set(gan.LOSS_TERMS)
         for name, value in slow_values.items():
             assert fast_values[name] == pytest.approx(value, rel=1e-6 if step == 0 else 5e-5,
                                                       abs=1e-6), (step, name)
@@ -172,19 +157,19 @@ def test_optimised_step_gives_the_papers_losses():
 
 def test_each_speedup_can_be_turned_off_alone():
     args = args_for("--no_speedup", "share_music_code")
-    assert train.enabled_speedups(args) == set(train.SPEEDUPS) - {"share_music_code"}
-    assert train.enabled_speedups(args_for("--no-optimize")) == set()
+    assert enabled_speedups(args) == set(SPEEDUPS) - {"share_music_code"}
+    assert enabled_speedups(args_for("--no-optimize")) == set()
     with pytest.raises(SystemExit):
         args_for("--no_speedup", "no_such_thing")
 
 
 def test_bf16_autocast_step_is_finite():
     values, _ = run_steps(["--amp", "bf16"], steps=1)
-    assert set(values[0]) == set(train.LOSS_TERMS)
+    assert set(values[0]) == set(gan.LOSS_TERMS)
     assert all(math.isfinite(v) for v in values[0].values()), values
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_path, monkeypatch):
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_path, monkeypatch, capsys):
     gcn = write_gcn(tmp_path / "GCN.pth")
     out = tmp_path / "run"
     common = ["--data", tiny_corpus, "--split", "all", "--pretrain_GCN", gcn, "--out", str(out),
@@ -195,10 +180,10 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_pa
     def nan_l1(*args, **kwargs):
         return torch.tensor(float("nan"))
 
-    monkeypatch.setattr(train.F, "l1_loss", nan_l1)
-    with pytest.raises(SystemExit) as exc:
-        train.main(common + ["--resume", "auto", "--max_steps", "3"])
-    assert "non-finite loss at step 1" in str(exc.value) and "l1" in str(exc.value)
+    monkeypatch.setattr(gan.F, "l1_loss", nan_l1)
+    assert train.main(common + ["--resume", "auto", "--max_steps", "3"]) == 1
+    message = capsys.readouterr().err
+    assert "non-finite loss at step 1" in message and "l1" in message
     assert (out / "generator_last.pth").read_bytes() == before
 
 
@@ -214,7 +199,7 @@ def test_recipe_sets_defaults_and_explicit_options_win():
 
 
 def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corpus, tmp_path):
-    from model.compat import load_generator
+    from model.checkpoint import load_generator
 
     gcn = write_gcn(tmp_path / "GCN.pth")
     out = tmp_path / "run"
@@ -239,11 +224,11 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
 
 
 def test_ema_warms_up_then_averages_at_its_decay():
-    assert train.ema_decay(0.999, 1) == pytest.approx(2 / 11)
-    assert train.ema_decay(0.999, 100_000) == 0.999
+    assert gan.ema_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert gan.ema_decay(0.999, 100_000) == 0.999
 
     net = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
-    ema = train.build_ema(net, 0.999)
+    ema = gan.build_ema(net, 0.999)
     expected = None
     for update in range(1, 6):  # the weight is set to 1, 2, ..., 5 before each update
         with torch.no_grad():
@@ -255,98 +240,3 @@ def test_ema_warms_up_then_averages_at_its_decay():
         expected = float(update) if done == 0 else d * expected + (1 - d) * update
         assert ema.module[0].weight.item() == pytest.approx(expected, rel=1e-6)
     assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
-
-
-def test_saturation_penalty_gives_saturated_outputs_a_gradient():
-    from model.losses import saturation_penalty
-
-    z = torch.tensor([[[0.5, -2.9, 4.0, -13.0]]], requires_grad=True)
-    value = saturation_penalty(z)
-    assert value.item() == pytest.approx((1.0 ** 2 + 10.0 ** 2) / 4)
-    value.backward()
-    assert z.grad.flatten().tolist() == pytest.approx([0.0, 0.0, 2 * 1.0 / 4, -2 * 10.0 / 4])
-    z.tanh().sum().backward()  # for contrast: the pose itself gives -13 almost no gradient
-    assert abs(z.grad[0, 0, 3].item() - (-5.0)) < 1e-6
-
-
-def test_generator_logits_are_the_poses_before_their_tanh():
-    from model.generator import Generator
-
-    torch.manual_seed(0)
-    generator = Generator().eval()
-    audio, noise = torch.randn(2, 50, 1600) * 1000, torch.randn(2, 50, 10) * 0.33
-    with torch.no_grad():
-        assert torch.allclose(generator(audio, noise, logits=True).tanh(), generator(audio, noise))
-
-
-def test_saturation_penalty_joins_the_generator_objective():
-    torch.manual_seed(1)
-    args = args_for("--saturation_penalty", "2")
-    nets = train.build_networks(torch.device("cpu"))
-    for net in nets.values():
-        net.eval()
-    music, real = batch(seed=3)
-    logits = nets["generator"](music, noise=torch.zeros(2, 50, 10), logits=True) * 20  # some past 3
-    fake = logits.tanh()
-    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music, args, logits=logits)
-    plain, _ = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
-    assert terms["saturation"].item() > 0
-    assert torch.allclose(total, plain + 2 * terms["saturation"])
-
-    optimizers = train.build_optimizers(nets, args)
-    for net in nets.values():
-        net.train()
-    values = train.training_step(nets, optimizers, frozen_gcn(), music, real, args)
-    assert set(values) == set(train.LOSS_TERMS) | {"saturation"}
-    assert all(math.isfinite(v) for v in values.values())
-
-
-def test_visible_l1_leaves_missing_joints_out_of_the_mean():
-    from model.losses import visible_l1_loss
-    real = torch.zeros(1, 2, 36)
-    fake = torch.full((1, 2, 36), 0.5)
-    assert visible_l1_loss(fake, real).item() == pytest.approx(0.5)  # nothing missing: plain L1
-    real[0, 0, 0:2] = -1.0  # joint 0 of frame 0 missing: pixel (0, 0)
-    real[0, 1, 2] = -1.0  # only x at the edge: a present joint, kept
-    fake[0, 0, 0:2] = 1.0  # far off, but left out
-    # present coordinates: 72 - 2 = 70, each |0.5 - 0| except x of joint 1 in frame 1: |0.5 + 1|
-    assert visible_l1_loss(fake, real).item() == pytest.approx((69 * 0.5 + 1.5) / 70)
-    fake.requires_grad_(True)
-    visible_l1_loss(fake, real).backward()
-    assert fake.grad[0, 0, 0:2].tolist() == [0.0, 0.0] and fake.grad[0, 0, 2].item() == pytest.approx(1 / 70)
-
-    torch.manual_seed(0)
-    nets = train.build_networks(torch.device("cpu"))
-    for net in nets.values():
-        net.eval()
-    music, real = batch(seed=4)
-    real[:, 3, 4:6] = -1.0
-    fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
-    _, plain = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
-    _, masked = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for("--l1_visible"))
-    assert plain["l1"].item() == pytest.approx(torch.nn.functional.l1_loss(fake, real).item())
-    assert masked["l1"].item() == pytest.approx(visible_l1_loss(fake, real).item())
-    assert masked["l1"].item() != pytest.approx(plain["l1"].item())
-
-
-def test_velocity_l1_compares_frame_to_frame_motion():
-    from model.losses import velocity_l1_loss
-    real = torch.zeros(1, 3, 36)
-    real[0, 1] = 0.5  # moves +0.5 then -0.5
-    fake = real + 0.3  # same motion, shifted: no velocity error
-    assert velocity_l1_loss(fake, real).item() == 0.0
-    still = torch.zeros(1, 3, 36)
-    assert velocity_l1_loss(still, real).item() == pytest.approx(0.5)
-
-    torch.manual_seed(0)
-    nets = train.build_networks(torch.device("cpu"))
-    for net in nets.values():
-        net.eval()
-    music, real = batch(seed=5)
-    fake = nets["generator"](music, noise=torch.zeros(2, 50, 10))
-    plain_total, plain = train.generator_loss(nets, frozen_gcn(), real, fake, music, args_for())
-    total, terms = train.generator_loss(nets, frozen_gcn(), real, fake, music,
-                                        args_for("--l1_velocity", "10"))
-    assert "l1_velocity" not in plain
-    assert terms["l1_velocity"].item() == pytest.approx(velocity_l1_loss(fake, real).item())
-    assert torch.allclose(total, plain_total + 10 * terms["l1_velocity"])

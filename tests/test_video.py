@@ -11,18 +11,14 @@ import pytest
 
 import dataset.ffmpeg
 import render.video as video
+from conftest import STANDING
 from dataset.audio import write_wav
+from dataset.errors import DanceSynthError
 from dataset.format import FPS, SAMPLE_RATE
 from render import FFmpegNotFoundError, VideoError, find_ffmpeg, probe_mp4, render_frames, write_gif, write_mp4
 
 FRAME2VID = Path(__file__).resolve().parent.parent / "Demo" / "frame2vid.sh"
 
-
-STANDING = np.array([
-    [320, 60], [320, 110], [270, 110], [220, 110], [170, 110], [370, 110], [420, 110], [470, 110],
-    [295, 200], [285, 260], [280, 320], [345, 200], [355, 260], [360, 320],
-    [305, 50], [335, 50], [290, 30], [350, 30],
-], dtype=float)
 
 
 def _dance(num_frames):
@@ -89,6 +85,11 @@ def test_unwritable_output_folder(tmp_path, frames):
         write_mp4(frames, None, out)
     assert str(out) in str(caught.value)
     assert os.listdir(tmp_path) == ["a_file"]
+
+
+def test_video_errors_are_user_errors():
+    assert issubclass(VideoError, DanceSynthError) and issubclass(VideoError, RuntimeError)
+    assert issubclass(FFmpegNotFoundError, DanceSynthError)
 
 
 def test_corrupt_audio_makes_ffmpeg_fail_without_leftovers(tmp_path, frames):

@@ -9,11 +9,10 @@ scores 0 on it.
 
 import math
 
-import torch
-
 from dataset.dance_dataset import DanceDataset
-from evaluate import dataset_music, generate
 from metrics.evaluation import beat_scores
+from metrics.music_set import dataset_music
+from model.inference import generate_draws
 
 
 class HeldOutScorer:
@@ -23,23 +22,18 @@ class HeldOutScorer:
     without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
     """
 
-    def __init__(self, data, split_rule, device, seed=0, val_videos=0):
+    def __init__(self, data, split_rule, seed=0, val_videos=0):
         self.split = "val" if val_videos else "test"
-        try:
-            held_out = DanceDataset(data, split=self.split, split_rule=split_rule,
-                                    val_videos=val_videos)
-        except ValueError as exc:
-            raise SystemExit("error: --eval_every needs a held-out split: %s" % exc) from None
+        held_out = DanceDataset(data, split=self.split, split_rule=split_rule, val_videos=val_videos)
         self.video_ids = held_out.video_ids
         self.music, _ = dataset_music(held_out)
-        self.device, self.seed = device, seed
+        self.seed = seed
 
-    @torch.no_grad()
     def __call__(self, generator):
         """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""
         was_training = generator.training
         generator.eval()
-        dances = generate(generator, self.music.audio, 1, self.seed, self.device)[:, 0]
+        dances = generate_draws(generator, self.music.audio, 1, self.seed)[:, 0]
         generator.train(was_training)
         scores = beat_scores(dances, self.music.beats)
         motion = scores["beat_align_motion"]

@@ -1,4 +1,10 @@
-"""Dancing a whole song: overlapping 5 s windows through the generator, blended into one sequence.
+"""Dancing with a trained generator: seeded batches of clips, and whole songs of any length.
+
+:func:`generate` is the one way this project runs a generator for inference (``get_demo.py``,
+``evaluate.py`` and the held-out score during training all call it), with noise from
+:func:`seeded_noise`, so the same seed gives the same dance everywhere.
+
+Whole songs: overlapping 5 s windows through the generator, blended into one sequence.
 
 The generator was trained on 5 s windows (50 frames), so a song of any length is cut into
 windows of 50 frames that overlap, each window is danced, and consecutive windows are
@@ -22,16 +28,15 @@ last frame, so no silence is danced); a song shorter than one window is zero-pad
 and its poses cropped. All windows go through the generator in a few batched forward passes.
 """
 
-import json
 import math
-import os
 
 import numpy as np
 import torch
 
 from dataset.audio import frame_audio
+from dataset.errors import DanceSynthError
 from dataset.format import NOISE_DIM, NOISE_STD, SAMPLE_FRAMES
-from dataset.skeleton import NUM_JOINTS, denormalize, missing_mask
+from dataset.skeleton import NUM_JOINTS, denormalize
 
 HOP = 30  # frames between window starts, at most: the overlap is SAMPLE_FRAMES - HOP = 20 or more
 CROSSFADE = 10  # frames over which one window hands over to the next (1 s)
@@ -92,18 +97,19 @@ def blend_windows(window_poses, starts, weights, num_frames):
     return total[:num_frames].astype(np.float32)
 
 
-def song_noise(num_frames, seed):
-    """The generator's N(0, 0.33) noise for a whole song, reproducible from ``seed``.
+def seeded_noise(shape, seed):
+    """The generator's N(0, 0.33) noise of ``shape`` (last dimension 10), reproducible from ``seed``.
 
     Drawn on the CPU from its own ``torch.Generator``, so it is the same on every device and
-    untouched by the global RNG. Shape: -> ``(num_frames, 10)`` float32.
+    untouched by the global RNG; the values fill ``shape`` in order, so ``(N, T, 10)`` equals
+    ``(N * T, 10)`` reshaped. Returns float32.
     """
     rng = torch.Generator().manual_seed(seed)
-    return torch.randn(num_frames, NOISE_DIM, generator=rng) * NOISE_STD
+    return torch.randn(*shape, generator=rng) * NOISE_STD
 
 
 def generate(generator, audio, noise, windows_per_pass=WINDOWS_PER_PASS):
-    """Run the generator in eval mode without gradients, a few windows per forward pass.
+    """Run the generator without gradients, in its current mode, a few clips per forward pass.
 
     Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)`` (tensors or
     arrays, any device) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go to the
@@ -111,7 +117,6 @@ def generate(generator, audio, noise, windows_per_pass=WINDOWS_PER_PASS):
     """
     device = next(generator.parameters()).device
     audio, noise = torch.as_tensor(audio), torch.as_tensor(noise)
-    generator.eval()
     out = []
     with torch.no_grad():
         for first in range(0, len(audio), windows_per_pass):
@@ -135,10 +140,33 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     padded = max(num_frames, SAMPLE_FRAMES)
     if padded > num_frames:  # shorter than one window: dance 5 s of (partly silent) music
         frames = torch.cat([frames, frames.new_zeros(padded - num_frames, frames.shape[1])])
-    noise = song_noise(padded, seed)
+    noise = seeded_noise((padded, NOISE_DIM), seed)
     index = torch.as_tensor(starts)[:, None] + torch.arange(SAMPLE_FRAMES)  # (n, 50) frame numbers
     window_poses = generate(generator, frames[index], noise[index], windows_per_pass)
     return blend_windows(window_poses, starts, weights, num_frames)
+
+
+def generate_draws(generator, audio, draws, seed):
+    """``draws`` noise draws of the generator's dance for every clip of ``audio``, as pixels.
+
+    Draw k of every clip comes from one seeded stream (:func:`seeded_noise` of shape
+    ``(draws, N, T, 10)``), so two generators scored with one seed see the same noise.
+
+    Shape: ``audio`` ``(N, T, 1600)`` -> ``(N, K, T, 18, 2)`` float64 pixel poses.
+    """
+    n, frames, _ = audio.shape
+    noise = seeded_noise((draws, n, frames, NOISE_DIM), seed)
+    poses = np.stack([generate(generator, audio, noise[k]) for k in range(draws)], axis=1)
+    return denormalize(poses.astype(np.float64).reshape(n, draws, frames, NUM_JOINTS, 2))
+
+
+def require_finite_poses(poses, source):
+    """Raise :class:`DanceSynthError` when ``poses`` hold NaN or Inf, naming ``source`` (the
+    generator file), so that nothing is written from them."""
+    if not np.isfinite(poses).all():
+        raise DanceSynthError(f"{source}: the generator produced non-finite poses (NaN or Inf); "
+                              f"nothing was written")
+    return poses
 
 
 def dance_song(generator, samples, seed=0):
@@ -149,29 +177,3 @@ def dance_song(generator, samples, seed=0):
     """
     poses = dance(generator, frame_audio(samples), seed=seed)
     return denormalize(poses.reshape(len(poses), NUM_JOINTS, 2))
-
-
-def openpose_frame(pose_pixels):
-    """One frame in OpenPose's JSON layout (COCO-18, one person).
-
-    Shape: ``(18, 2)`` pixels -> ``{"version": 1.3, "people": [{"pose_keypoints_2d":
-    [x0, y0, c0, ..., x17, y17, c17]}]}`` with confidence 1 for drawn joints and 0 (with
-    x = y = 0) for joints at pixel (0, 0), which the renderer and dataset treat as missing.
-    """
-    pose = np.asarray(pose_pixels, dtype=np.float64)
-    drawn = ~missing_mask(pose)
-    keypoints = np.concatenate([pose * drawn[:, None], drawn[:, None].astype(np.float64)], axis=1)
-    return {"version": OPENPOSE_VERSION,
-            "people": [{"pose_keypoints_2d": [round(float(v), 3) for v in keypoints.ravel()]}]}
-
-
-def write_openpose_json(poses_pixels, folder, name):
-    """Write one OpenPose ``<name>_<frame:012d>_keypoints.json`` per frame into ``folder``.
-
-    Shape: ``poses_pixels`` ``(T, 18, 2)``. Creates ``folder``; returns the number of files.
-    """
-    os.makedirs(folder, exist_ok=True)
-    for t, pose in enumerate(poses_pixels):
-        with open(os.path.join(folder, f"{name}_{t:012d}_keypoints.json"), "w") as f:
-            json.dump(openpose_frame(pose), f)
-    return len(poses_pixels)

@@ -1,0 +1,257 @@
+"""One iteration of the GAN, and what it is built from: networks, optimisers, losses, EMA.
+
+Per iteration, on a batch of (music, dance) pairs:
+  1. the generator dances the music:                  fake = G(music, noise)
+  2. local discriminator step (5-frame windows):       0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))
+  3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
+  4. generator step (when asked):
+       BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
+
+``train.py`` runs it in its loop and ``bench.py`` times it. The speed-ups (``config.SPEEDUPS``,
+passed in by name) keep the paper's maths.
+"""
+
+import contextlib
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel
+
+from .generator import Generator
+from .local_discriminator import LocalDiscriminator
+from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss
+from .sequence_discriminator import SequenceDiscriminator
+
+LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
+              "d_local", "d_seq", "gradient_penalty")
+PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
+NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
+
+
+# ----------------------------------------------------------------------------- speed and precision
+
+def autocast(device, amp):
+    """Autocast context for the forward passes: bf16 when ``amp == "bf16"``, else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
+
+
+def use_memory_format(nets, device, speedups, world_size=1):
+    """The ``channels_last`` speed-up: both discriminators' 2-D conv weights in channels-last
+    layout, on CPU (oneDNN) in a single process (DistributedDataParallel cannot broadcast such
+    weights). ``nets`` (from :func:`build_networks`) is converted in place."""
+    if "channels_last" in speedups and device.type == "cpu" and world_size == 1:
+        for name in ("local_discriminator", "sequence_discriminator"):
+            nets[name].to(memory_format=torch.channels_last)
+    return nets
+
+
+def unwrap(net):
+    """The module inside a DistributedDataParallel wrapper (or ``net`` itself)."""
+    return net.module if isinstance(net, DistributedDataParallel) else net
+
+
+@contextlib.contextmanager
+def frozen(modules, enabled=True):
+    """Inside the block the parameters of ``modules`` do not require grad (when ``enabled``)."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad] if enabled else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _untimed(_phase):
+    return contextlib.nullcontext()
+
+
+# ----------------------------------------------------------------------------- losses
+
+def bce(prob, target):
+    """Binary cross-entropy of sigmoid outputs against a constant target (1 real, 0 fake).
+
+    Computed in float32 outside autocast (autocast refuses BCE on probabilities).
+    """
+    with torch.autocast(prob.device.type, enabled=False):
+        prob = prob.float()
+        return F.binary_cross_entropy(prob, torch.full_like(prob, target))
+
+
+def local_discriminator_loss(D_local, real, fake):
+    """``0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))`` over the 16 windows of each sequence."""
+    return 0.5 * (bce(D_local(real), 1.0) + bce(D_local(fake), 0.0))
+
+
+def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None):
+    """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
+
+    With ``music_code`` (from :func:`shared_music_code`) the three passes use it instead of
+    encoding ``music`` each time.
+    """
+    if music_code is None:
+        critic, audio = D_seq, music
+    else:
+        critic, audio = functools.partial(D_seq, music_code=music_code), None
+    prob_real, _ = critic(real, audio)
+    prob_fake, _ = critic(fake, audio)
+    gp = gradient_penalty(critic, real, fake, audio)
+    return 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0)) + lambda_gp * gp, gp
+
+
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
+    """The generator's objective and its terms.
+
+    ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
+    (``alpha``, ``lambda_grad`` from ``args``). ``music_code`` (optional) replaces encoding
+    ``music`` in both sequence-discriminator passes. Returns ``(total, {term name: tensor})``.
+    """
+    D_local, D_seq = unwrap(nets["local_discriminator"]), unwrap(nets["sequence_discriminator"])
+    condition = {"audio": music} if music_code is None else {"music_code": music_code}
+    prob_fake, feats_fake = D_seq(fake, **condition)
+    with torch.no_grad():
+        _, feats_real = D_seq(real, **condition)
+    terms = {
+        "g_local_adv": bce(D_local(fake), 1.0),
+        "g_seq_adv": bce(prob_fake, 1.0),
+        "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
+        "l1": F.l1_loss(fake, real),
+        "perceptual": pose_perceptual_loss(st_gcn, fake, real).float(),
+    }
+    total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
+             + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
+    return total, terms
+
+
+def shared_music_code(D_seq, music, passes):
+    """``D_seq``'s music code for ``passes`` passes over the batch ``music``, computed once.
+
+    In train mode the music path (conv stack with BatchNorm, BiGRU, attention pooling) has no
+    dropout and its BatchNorms see this same batch on every pass, so each pass would compute
+    exactly this code; autograd sums the passes' gradients through it. The BatchNorm running
+    statistics are then updated ``passes - 1`` more times from the same inputs, as the separate
+    passes would have done. Shape: ``(B, T, 1600)`` -> ``(B, 1, 256)``.
+    """
+    path = [D_seq.music_encoder, D_seq.attention]
+    if any(isinstance(m, nn.RNNBase) and m.dropout or "Dropout" in type(m).__name__
+           for part in path for m in part.modules()):
+        raise ValueError("the sequence discriminator's music path has dropout: its passes differ, "
+                         "so the music code cannot be shared (--no_speedup share_music_code)")
+    inputs = []
+    hooks = [m.register_forward_hook(lambda module, args, _out: inputs.append((module, args[0])))
+             for m in D_seq.music_encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    try:
+        code = D_seq.encode_music(music)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if D_seq.training:
+        with torch.no_grad():
+            for batchnorm, x in inputs:
+                for _ in range(passes - 1):
+                    batchnorm(x)
+    return code
+
+
+# ----------------------------------------------------------------------------- one iteration
+
+def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
+                  update_generator=True, timer=None):
+    """One iteration: generate, step both discriminators, then (optionally) the generator.
+
+    ``nets`` may hold DistributedDataParallel wrappers; the discriminator steps train through
+    them, the generator step reads the discriminators unwrapped (their gradients are not used).
+    ``args`` gives the loss weights and ``amp``; ``speedups`` the names of the speed-ups to use.
+    ``timer(phase)`` (optional) returns a context manager timing each of :data:`PHASES`.
+
+    Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses.
+    Returns ``{term name: float}`` for every loss computed.
+    """
+    phase = timer or _untimed
+    skip_grads, share = "skip_unused_grads" in speedups, "share_music_code" in speedups
+    cast = functools.partial(autocast, music.device, args.amp)
+    G, D_local, D_seq = (nets[name] for name in NETWORKS)
+
+    with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
+        fake = G(music).float()
+
+    with phase("local_d"):
+        with cast():
+            d_local = local_discriminator_loss(D_local, real, fake.detach())
+        optimizers["local_discriminator"].zero_grad(set_to_none=True)
+        d_local.backward()
+        optimizers["local_discriminator"].step()
+
+    with phase("sequence_d"):
+        with cast():
+            code = shared_music_code(unwrap(D_seq), music, passes=3) if share else None
+            d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
+                                                    args.lambda_gp, music_code=code)
+        optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
+        d_seq.backward()
+        optimizers["sequence_discriminator"].step()
+
+    values = {"d_local": d_local.item(), "d_seq": d_seq.item(), "gradient_penalty": gp.item()}
+    if update_generator:
+        with phase("generator"):
+            with cast(), torch.set_grad_enabled(not skip_grads):  # frozen D: no graph needed
+                code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
+            with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
+                g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
+                                                music_code=code)
+            optimizers["generator"].zero_grad(set_to_none=True)
+            g_total.backward()
+            optimizers["generator"].step()
+        values["g_total"] = g_total.item()
+        values.update({name: term.item() for name, term in terms.items()})
+    return values
+
+
+# ----------------------------------------------------------------------------- networks, optimisers
+
+def build_networks(device, edge_pad=0):
+    """The generator and both discriminators, freshly initialised, in train mode on ``device``."""
+    nets = {"generator": Generator(edge_pad=edge_pad), "local_discriminator": LocalDiscriminator(),
+            "sequence_discriminator": SequenceDiscriminator()}
+    for net in nets.values():
+        net.to(device).train()
+    return nets
+
+
+def build_optimizers(nets, args):
+    """Adam per network at the paper's learning rates (from ``args``)."""
+    return {
+        "generator": torch.optim.Adam(nets["generator"].parameters(), lr=args.lr_g),
+        "local_discriminator": torch.optim.Adam(nets["local_discriminator"].parameters(),
+                                                lr=args.lr_d_frame),
+        "sequence_discriminator": torch.optim.Adam(nets["sequence_discriminator"].parameters(),
+                                                   lr=args.lr_d_seq),
+    }
+
+
+def ema_decay(decay, updates):
+    """The averaging decay at update ``updates``: ``min(decay, (1 + n) / (10 + n))``.
+
+    Early on the average forgets fast (0.1, 0.18, 0.25, ...), so the untrained first weights do
+    not linger in it for thousands of steps; after about ``10 / (1 - decay)`` updates it is ``decay``.
+    """
+    return min(decay, (1.0 + updates) / (10.0 + updates))
+
+
+def build_ema(generator, decay):
+    """Warmed-up moving average of the generator's weights and BatchNorm statistics (or None)."""
+    if not decay:
+        return None
+
+    @torch.no_grad()
+    def update(averaged, current, updates):  # one call per (device, dtype) group of tensors
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1.0 - ema_decay(decay, int(updates)))
+        else:  # BatchNorm's batch counters
+            torch._foreach_copy_(averaged, current)
+
+    return AveragedModel(generator, multi_avg_fn=update, use_buffers=True)
