@@ -275,7 +275,7 @@ def save_generator(path, generator_state, common):
 
 
 def read_training_checkpoint(path, entries):
-    """A training checkpoint written by :func:`save_training_pair`, with the given state entries.
+    """A training checkpoint written by :func:`save_training_state`, with the given state entries.
 
     Raises :class:`CheckpointError` naming the file when it is missing, unreadable, not such a
     checkpoint (a release-format state dict, another network's file, another format), or
