@@ -131,14 +131,9 @@ def dance_songs(generator, args):
               f"-> {os.path.join(args.output, name)}.* ({time.perf_counter() - start:.1f} s)")
 
 
-def load_test_split(args):
-    """The test split of ``--data`` (``--split`` rule); a split with no test videos is an error."""
-    return DanceDataset(args.data, split="test", split_rule=args.split)
-
-
 def dance_test_clips(generator, args):
     """The first ``--count`` test samples -> frames (ground truth | generated), WAV, poses, videos."""
-    dataset = load_test_split(args)
+    dataset = DanceDataset(args.data, split="test", split_rule=args.split)
     count = min(args.count, len(dataset))
     items = [dataset[i] for i in range(count)]
     audio = torch.stack([item["audio"] for item in items])

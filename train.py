@@ -97,7 +97,8 @@ def train(argv=None):
 
     # ---- networks, optimisers, and the state to continue from
     st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
-    nets = build_networks(device, args.edge_pad)
+    generator_args = {"edge_pad": args.edge_pad}  # rebuilds the generator from a checkpoint
+    nets = build_networks(device, **generator_args)
     use_memory_format(nets, device, speedups, world_size)
     optimizers = build_optimizers(nets, args)
     ema = build_ema(nets["generator"], args.ema)
@@ -149,7 +150,7 @@ def train(argv=None):
             checkpoint.save_training_state(
                 args.out, tag, nets, optimizers, ema=ema,
                 common={"epoch": epoch, "batch": batch_done, "step": step, "config": vars(args),
-                        "rng": states, "generator_args": {"edge_pad": args.edge_pad}})
+                        "rng": states, "generator_args": generator_args})
 
     def evaluate_held_out():
         """Score the (averaged) generator on held-out clips; keep it when it is the best yet."""
@@ -165,7 +166,7 @@ def train(argv=None):
             checkpoint.save_generator(
                 os.path.join(args.out, "generator_best.pth"), dancer.state_dict(),
                 {"step": step, "epoch": epoch, "config": vars(args),
-                 "generator_args": {"edge_pad": args.edge_pad}, "heldout": scores,
+                 "generator_args": generator_args, "heldout": scores,
                  "heldout_split": scorer.split})
         log.info("step %d %s beat alignment %.3f (best %.3f)", step, scorer.split,
                  scores["beat_align"], best)
