@@ -98,6 +98,22 @@ def train_parser():
                         help="frames mirrored onto each end of the music code before the "
                              "generator's BiGRU (0 = the paper's; 6 removes the first/last-frame "
                              "glitch of trained generators)")
+    recipe.add_argument("--rhythm", default=None, choices=("librosa", "truth"),
+                        help="feed per-frame rhythm features (onset strength, beat phase, 2- and "
+                             "4-beat cycle, beat pulse; dataset/rhythm.py) to the generator beside "
+                             "its music code: beats tracked by librosa, or the sidecar's true beats "
+                             "(an oracle for the synthetic corpus); cached beside --data "
+                             "(default: none, the paper's)")
+    recipe.add_argument("--rhythm_discriminator", action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help="with --rhythm, the sequence discriminator hears the features too")
+    recipe.add_argument("--fill_missing", action="store_true",
+                        help="train on poses whose missing joints (OpenPose misses, stored as "
+                             "(0, 0)) are interpolated over time, so that neither the L1 term nor "
+                             "the discriminators teach the generator to throw a joint to the corner")
+    recipe.add_argument("--lambda_motion", type=float, default=0.0,
+                        help="weight of a speed-profile term: L1 between the generated and the "
+                             "real mean joint speed per frame (0 = off, the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

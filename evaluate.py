@@ -108,7 +108,8 @@ def _load_gcn(path, device):
 
 def _generated(generator, music, args, source):
     """``(dances (N, T, 18, 2), music indices (N,), draws (N, K, T, 18, 2))`` of a generator."""
-    draws = require_finite_poses(generate_draws(generator, music.audio, args.samples, args.seed), source)
+    draws = require_finite_poses(generate_draws(generator, music.audio, args.samples, args.seed,
+                                                music.rhythm), source)
     return draws[:, 0], np.arange(len(draws)), draws
 
 
@@ -124,9 +125,11 @@ def evaluate(argv=None):
         raise DanceSynthError(f"{args.data}: no such dataset file (make one with `python -m dataset.synthetic`)")
 
     beat_source = "librosa" if args.poses else args.music_beats  # a folder's songs have no true beats
+    built = checkpoint.generator_args(args.model) if args.model else {}  # its rhythm features, too
     reference = train_set = None
     if have_data:
-        held_out = DanceDataset(args.data, split=args.subset, split_rule=args.split)
+        held_out = DanceDataset(args.data, split=args.subset, split_rule=args.split,
+                                rhythm=None if args.poses else built.get("rhythm"))
         train_set = DanceDataset(args.data, split="train", split_rule=args.split)
         ref_music, reference = dataset_music(held_out, beat_source)
     if args.poses:
@@ -144,9 +147,9 @@ def evaluate(argv=None):
     untrained = None
     if not args.poses:
         torch.manual_seed(args.seed)
-        # same architecture as the evaluated model (e.g. its edge_pad), fresh weights
-        built = checkpoint.generator_args(args.model) if args.model else {}
-        untrained = generate_draws(Generator(**built).to(device).eval(), music.audio, args.samples, args.seed)
+        # same architecture as the evaluated model (e.g. its edge_pad, its rhythm), fresh weights
+        untrained = generate_draws(Generator(**built).to(device).eval(), music.audio, args.samples,
+                                   args.seed, music.rhythm)
     rows = {}
     if args.model:
         rows["model"] = Row(*_generated(checkpoint.load_generator(args.model, device), music, args, args.model))

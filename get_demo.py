@@ -133,12 +133,13 @@ def dance_songs(generator, args):
 
 def dance_test_clips(generator, args):
     """The first ``--count`` test samples -> frames (ground truth | generated), WAV, poses, videos."""
-    dataset = DanceDataset(args.data, split="test", split_rule=args.split)
+    dataset = DanceDataset(args.data, split="test", split_rule=args.split, rhythm=generator.rhythm)
     count = min(args.count, len(dataset))
     items = [dataset[i] for i in range(count)]
     audio = torch.stack([item["audio"] for item in items])
+    rhythm = torch.stack([item["rhythm"] for item in items]) if generator.rhythm else None
     noise = seeded_noise((*audio.shape[:2], NOISE_DIM), args.seed)
-    generated = require_finite_poses(generate(generator, audio, noise), args.model)
+    generated = require_finite_poses(generate(generator, audio, noise, rhythm), args.model)
     generated = denormalize(generated.reshape(count, -1, NUM_JOINTS, 2))
     for item, poses in zip(items, generated):
         name = f"{item['video']}_{item['clip']}_{item['half']}"

@@ -87,7 +87,8 @@ def train(argv=None):
 
     # ---- data
     train_set = DanceDataset(args.data, split="train", split_rule=args.split,
-                             val_videos=args.val_videos)
+                             val_videos=args.val_videos, rhythm=args.rhythm,
+                             fill_missing=args.fill_missing)
     sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
                                  seed=args.seed, drop_last=True)
     batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
@@ -98,13 +99,16 @@ def train(argv=None):
     # ---- networks, optimisers, and the state to continue from
     st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
     generator_args = {"edge_pad": args.edge_pad}  # rebuilds the generator from a checkpoint
-    nets = build_networks(device, **generator_args)
+    if args.rhythm:
+        generator_args["rhythm"] = args.rhythm
+    nets = build_networks(device, **generator_args,
+                          rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     use_memory_format(nets, device, speedups, world_size)
     optimizers = build_optimizers(nets, args)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
     if args.eval_every and master:
-        scorer = HeldOutScorer(args.data, args.split, args.seed, args.val_videos)
+        scorer = HeldOutScorer(args.data, args.split, args.seed, args.val_videos, args.rhythm)
         if scorer.split == "test":
             log.warning("--eval_every scores the test videos: generator_best.pth is chosen on "
                         "them, so its scores there are optimistic (--val_videos N avoids this)")
@@ -191,9 +195,10 @@ def train(argv=None):
         for batch, data in enumerate(bar, start=skip + 1):
             music = data["audio"].to(device)
             real = data["pose"].to(device)
+            rhythm = data["rhythm"].to(device) if args.rhythm else None
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args, speedups,
-                                  update_generator=step % args.gap == 0)
+                                  update_generator=step % args.gap == 0, rhythm=rhythm)
             bad = [name for name, value in terms.items() if not math.isfinite(value)]
             if bad:
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "

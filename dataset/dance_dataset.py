@@ -28,7 +28,8 @@ from torch.utils.data import Dataset
 from dataset.atomic import atomic_open
 from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_CLIP, SAMPLES_PER_FRAME
-from dataset.skeleton import NUM_JOINTS, POSE_DIM, normalize
+from dataset.rhythm_cache import SOURCES, clip_rhythm
+from dataset.skeleton import NUM_JOINTS, POSE_DIM, fill_missing_joints, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -502,6 +503,11 @@ class DanceDataset(Dataset):
         use_cache: read and write ``<path>.cache.npz``.
         val_videos: this many training videos (:func:`validation_videos`) leave ``"train"`` and
             form ``"val"``.
+        rhythm: ``"librosa"`` or ``"truth"``: items also carry the clip's rhythm features from
+            that source (:mod:`dataset.rhythm_cache`, cached beside the file); None: they do not.
+        fill_missing: replace missing joints (0, 0) of the poses by interpolating the joint's
+            visible positions over time (nearest visible value at the clip's ends), so that no
+            sample shows a joint thrown to the canvas corner.
 
     Item (dict):
         audio: ``(50, 1600)`` float32, raw int16-range samples (not normalised); row t is frame t.
@@ -509,6 +515,7 @@ class DanceDataset(Dataset):
             ``x0, y0, x1, y1, ...``.
         video, clip: str ids; half: 0 for frames 0-49, 1 for frames 50-99 of the clip.
         start: the window's first frame in its clip, ``50 * half``.
+        rhythm: ``(50, 8)`` float32 :data:`dataset.rhythm.FEATURES`, only with ``rhythm``.
 
     Attributes:
         video_ids: sorted ids of this split's videos.
@@ -522,9 +529,12 @@ class DanceDataset(Dataset):
             (unknown rule, no video in the requested split, ``"val"`` without ``val_videos``).
     """
 
-    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0):
+    def __init__(self, path, split="train", split_rule="auto", use_cache=True, val_videos=0,
+                 rhythm=None, fill_missing=False):
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: expected one of {SPLITS}")
+        if rhythm not in (None, *SOURCES):
+            raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
         self.path = Path(path)
         self.split = split
         corpus = load_corpus(self.path, use_cache=use_cache)
@@ -555,9 +565,19 @@ class DanceDataset(Dataset):
         ]
         # Clip row i holds items 2i and 2i+1; audio stays int16, one row of 1600 samples per frame.
         self._audio = np.ascontiguousarray(corpus.audio[rows].reshape(-1, CLIP_FRAMES, SAMPLES_PER_FRAME))
-        self._pose = np.ascontiguousarray(
-            normalize(corpus.pose[rows]).reshape(-1, CLIP_FRAMES, POSE_DIM), dtype=np.float32
-        )
+        pose = corpus.pose[rows]
+        if fill_missing:
+            pose = fill_missing_joints(pose)
+        self._pose = np.ascontiguousarray(normalize(pose).reshape(-1, CLIP_FRAMES, POSE_DIM), dtype=np.float32)
+        self.rhythm = rhythm
+        self._rhythm = None
+        if rhythm is not None:
+            if rhythm == "truth" and not self.has_beats():
+                raise DatasetFormatError(f"{self.path}: rhythm from the true beats needs per-clip "
+                                         f"'beats' in the sidecar {meta_path(self.path)}")
+            truth = lambda video, clip: (self.clip_beats(video, clip), self.clip_downbeat(video, clip))
+            sources = [meta_path(self.path)] if rhythm == "truth" else []
+            self._rhythm = clip_rhythm(self.path, corpus, rhythm, truth, sources)[rows]
 
     def __len__(self):
         return len(self.keys)
@@ -571,7 +591,7 @@ class DanceDataset(Dataset):
         start = self.window_start(index)
         frames = slice(start, start + SAMPLE_FRAMES)
         row = index // SAMPLES_PER_CLIP
-        return {
+        item = {
             "audio": torch.from_numpy(self._audio[row, frames].astype(np.float32)),
             "pose": torch.from_numpy(self._pose[row, frames].copy()),
             "video": video,
@@ -579,12 +599,22 @@ class DanceDataset(Dataset):
             "half": half,
             "start": start,
         }
+        if self._rhythm is not None:
+            item["rhythm"] = torch.from_numpy(self._rhythm[row, frames].copy())
+        return item
 
     def as_tensors(self):
         """The whole split at once: audio ``(N, 50, 1600)`` and pose ``(N, 50, 36)``, float32
         copies, item order."""
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
         return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
+
+    def rhythm_windows(self):
+        """Every item's rhythm features, item order: ``(N, 50, 8)`` float32 tensor (None without
+        ``rhythm``)."""
+        if self._rhythm is None:
+            return None
+        return torch.from_numpy(self._rhythm.reshape(-1, SAMPLE_FRAMES, self._rhythm.shape[-1]).copy())
 
     def video_labels(self):
         """Per-item index of its video in :attr:`video_ids`: int64 tensor ``(N,)``."""
@@ -625,6 +655,19 @@ class DanceDataset(Dataset):
         if bad:
             raise DatasetFormatError(f"{where} holds {bad[0]!r}; expected times in seconds (finite numbers)")
         return [float(b) for b in beats]
+
+    def clip_downbeat(self, video, clip):
+        """Index among :meth:`clip_beats` of the clip's first downbeat (0..3), or None when the
+        sidecar does not give it."""
+        entry = self._video_entry(video)
+        clips = self._sidecar_object(entry.get("clips"), f"video {video!r}: 'clips'") if entry else None
+        info = self._sidecar_object(clips.get(clip), f"video {video!r} clip {clip!r}") if clips else None
+        downbeat = info.get("downbeat") if info else None
+        if downbeat is not None and (not isinstance(downbeat, int) or isinstance(downbeat, bool)
+                                     or downbeat < 0):
+            raise DatasetFormatError(f"{meta_path(self.path)}: video {video!r} clip {clip!r}: "
+                                     f"'downbeat' is {downbeat!r}; expected a beat index (0, 1, 2, ...)")
+        return downbeat
 
     def video_bpm(self, video):
         """The tempo of ``video``'s music in beats per minute (float), or None when not given."""

@@ -103,7 +103,8 @@ def bar_offset(samples, beats, sr=SAMPLE_RATE):
     index = np.arange(len(beats))
     parity = int(np.argmax([backbeat[index % 2 == (p + 1) % 2].mean() - backbeat[index % 2 == p].mean()
                             for p in (0, 1)]))
-    chroma = librosa.feature.chroma_stft(y=np.asarray(samples, dtype=np.float32), sr=sr, hop_length=HOP)
+    chroma = librosa.feature.chroma_stft(y=np.asarray(samples, dtype=np.float32), sr=sr, hop_length=HOP,
+                                         tuning=0.0)
     ends = np.r_[hops[1:], chroma.shape[1]]
     synced = np.stack([chroma[:, h:max(e, h + 1)].mean(axis=1) for h, e in zip(hops, ends)], axis=1)
     change = np.r_[0.0, np.linalg.norm(np.diff(synced, axis=1), axis=0)]  # from beat i - 1 to i

@@ -72,3 +72,25 @@ def denormalize(coords):
 def missing_mask(pixels, tol=1e-6):
     """True where a joint is stored as missing, i.e. pixel (0, 0). Shape ``(..., 2)`` -> ``(...)``."""
     return np.all(np.abs(np.asarray(pixels)) <= tol, axis=-1)
+
+
+def fill_missing_joints(pixels):
+    """Missing joints replaced by interpolating each joint's visible positions over time.
+
+    Within a sequence, a missing joint gets the linear interpolation of its positions at the
+    nearest visible frames before and after; before the first (after the last) visible frame it
+    keeps the first (last) visible position. A joint never visible in a sequence stays missing.
+
+    Shape: ``(..., T, V, 2)`` pixels -> a new float array of the same shape.
+    """
+    pixels = np.asarray(pixels)
+    out = pixels.astype(np.result_type(pixels.dtype, np.float32), copy=True)
+    flat = out.reshape(-1, *out.shape[-3:])  # (S, T, V, 2), a view of ``out``
+    frames = np.arange(flat.shape[1])
+    missing = missing_mask(flat)  # (S, T, V)
+    for sequence, joint in zip(*np.nonzero(missing.any(axis=1) & ~missing.all(axis=1))):
+        seen = ~missing[sequence, :, joint]
+        for axis in range(2):
+            track = flat[sequence, :, joint, axis]
+            track[~seen] = np.interp(frames[~seen], frames[seen], track[seen])
+    return out

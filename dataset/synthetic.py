@@ -12,7 +12,8 @@ Files (``python -m dataset.synthetic --out dataset/synthetic.json``):
   "joint_coors": [100][18][2] pixel floats}}}``.
 - ``synthetic_meta.json``: plain JSON with the ground truth, ``{"format": META_FORMAT, "seed",
   "genres", "test_videos", "videos": {video: {"genre", "genre_index", "bpm",
-  "clips": {start: {"beats": [s from clip start]}}}}}``. ``test_videos`` is a held-out set
+  "clips": {start: {"beats": [s from clip start], "downbeat": index of the first beat 1 of a
+  bar among them}}}}}``. ``test_videos`` is a held-out set
   covering every genre.
 
 Everything is deterministic for a seed: the same arguments give the same bytes.
@@ -29,7 +30,7 @@ from dataset.atomic import atomic_paths
 from config import synthetic_corpus_parser
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_RATE
 from dataset.synthetic_dance import GENRE_MOVES, sample_dancer, synthesize_dance
-from dataset.synthetic_music import STYLE_NAMES, sample_song, song_beats, synthesize_song
+from dataset.synthetic_music import STYLE_NAMES, first_downbeat, sample_song, song_beats, synthesize_song
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def generate_video(genre_index, num_clips, seed, missing_fraction=0.01):
             "audio_sequence": synthesize_song(song, float(start), CLIP_SAMPLES),
             "joint_coors": synthesize_dance(song, dancer, float(start), CLIP_FRAMES, missing_fraction),
         }
-        beats[key] = {"beats": [round(float(b), 4) for b in song_beats(song, float(start), CLIP_SECONDS)]}
+        beats[key] = {"beats": [round(float(b), 4) for b in song_beats(song, float(start), CLIP_SECONDS)],
+                      "downbeat": first_downbeat(song, float(start))}
     meta = {"genre": GENRES[genre_index], "genre_index": genre_index, "bpm": song.bpm, "clips": beats}
     return clips, meta
 

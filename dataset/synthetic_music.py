@@ -170,6 +170,13 @@ def song_beats(song, start_second, duration):
     return beats[(beats >= 0) & (beats < duration)]
 
 
+def first_downbeat(song, start_second):
+    """Index, among :func:`song_beats` of a window starting at ``start_second``, of its first
+    downbeat (beat 1 of a bar): 0..3."""
+    first = max(int(np.ceil((start_second - song.first_beat) / song.beat_period - 1e-9)), 0)
+    return (-first) % BEATS_PER_BAR
+
+
 def synthesize_song(song, start_second, num_samples):
     """Render ``num_samples`` samples of ``song`` from ``start_second`` on.
 

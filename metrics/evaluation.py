@@ -5,10 +5,12 @@ Pure numpy functions, no I/O. A set is N clips: dances ``(N, T, 18, 2)`` pixels 
 its music's beat times (seconds from the clip start), true tempo or genre label.
 """
 
+import math
+
 import numpy as np
 
 from dataset.format import FPS
-from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH
+from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH, missing_mask
 from metrics.beats import (beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate,
                            kinematic_beats, kinematic_tempo, tempo_error)
 from metrics.fid import fid
@@ -215,3 +217,37 @@ def corner_frames(dances, min_joints=4, tol_px=2.0):
                         [CANVAS_WIDTH, CANVAS_HEIGHT]])
     distance = np.abs(dances[..., None, :] - corners).max(axis=-1).min(axis=-1)  # (N, T, J)
     return float(((distance <= tol_px).sum(axis=-1) >= min_joints).mean())
+
+
+THROWN_PX = 120.0  # the corpus's largest visible one-frame step is 68 px
+
+
+def joint_steps(dances, skip_missing=True):
+    """Distance (px) each joint moves between consecutive frames.
+
+    With ``skip_missing`` (recorded dances) a joint stored as missing ((0, 0)) in either frame
+    gives NaN; without (generated dances, where (0, 0) is a joint thrown to the corner) every
+    step counts.
+
+    Shape: ``(N, T, 18, 2)`` pixels -> ``(N, T - 1, 18)`` float64.
+    """
+    dances = np.asarray(dances, dtype=np.float64)
+    step = np.linalg.norm(np.diff(dances, axis=1), axis=-1)
+    if not skip_missing:
+        return step
+    visible = ~missing_mask(dances)
+    return np.where(visible[:, 1:] & visible[:, :-1], step, np.nan)
+
+
+def median_step(dances, skip_missing=True):
+    """Median one-frame joint step (px) over every joint and frame step (:func:`joint_steps`):
+    how much a dance moves. Shape: ``(N, T, 18, 2)`` -> float (NaN when nothing is visible)."""
+    steps = joint_steps(dances, skip_missing)
+    return float(np.nanmedian(steps)) if np.isfinite(steps).any() else math.nan
+
+
+def thrown_steps(dances, skip_missing=True, limit_px=THROWN_PX):
+    """Frame steps in which some joint moves more than ``limit_px`` (:func:`joint_steps`), per
+    clip (mean count). Shape: ``(N, T, 18, 2)`` -> float."""
+    steps = np.nan_to_num(joint_steps(dances, skip_missing), nan=0.0)
+    return float((steps > limit_px).any(axis=-1).sum(axis=-1).mean())

@@ -18,13 +18,16 @@ from model.inference import generate_draws
 class HeldOutScorer:
     """Scores a generator on clips that it does not train on (one fixed noise draw per clip).
 
+    ``rhythm``: the source of the rhythm features the generator hears (its ``rhythm``), or None.
+
     With ``val_videos`` those are the validation videos held out of the training split;
     without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
     """
 
-    def __init__(self, data, split_rule, seed=0, val_videos=0):
+    def __init__(self, data, split_rule, seed=0, val_videos=0, rhythm=None):
         self.split = "val" if val_videos else "test"
-        held_out = DanceDataset(data, split=self.split, split_rule=split_rule, val_videos=val_videos)
+        held_out = DanceDataset(data, split=self.split, split_rule=split_rule, val_videos=val_videos,
+                                rhythm=rhythm)
         self.video_ids = held_out.video_ids
         self.music, _ = dataset_music(held_out)
         self.seed = seed
@@ -33,7 +36,7 @@ class HeldOutScorer:
         """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""
         was_training = generator.training
         generator.eval()
-        dances = generate_draws(generator, self.music.audio, 1, self.seed)[:, 0]
+        dances = generate_draws(generator, self.music.audio, 1, self.seed, self.music.rhythm)[:, 0]
         generator.train(was_training)
         scores = beat_scores(dances, self.music.beats)
         motion = scores["beat_align_motion"]

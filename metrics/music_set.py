@@ -32,6 +32,7 @@ class MusicSet:
         beats: N arrays, the beat times (s from the clip start) that scores use.
         truth_beats: N arrays of true beats, or None; bpm: ``(N,)`` true BPM, or None.
         genres: N genre names, or None.
+        rhythm: ``(N, T, 8)`` rhythm features for a generator that hears them, or None.
     """
 
     names: list
@@ -40,13 +41,15 @@ class MusicSet:
     truth_beats: list = None
     bpm: np.ndarray = None
     genres: list = None
+    rhythm: np.ndarray = None
 
 
 def dataset_music(dataset, beat_source="librosa"):
     """The :class:`MusicSet` of a :class:`DanceDataset` split and its ground-truth pixel dances.
 
     librosa beats are tracked on each whole clip (its samples joined in order), then split into
-    the samples' windows; the sidecar (when present) gives true beats, BPM and genre.
+    the samples' windows; the sidecar (when present) gives true beats, BPM and genre. A dataset
+    made with ``rhythm`` gives the clips' rhythm features.
 
     Returns ``(MusicSet, dances (N, T, 18, 2) pixels)``.
     """
@@ -83,6 +86,7 @@ def dataset_music(dataset, beat_source="librosa"):
         truth_beats=truth if has_truth else None,
         bpm=np.array(bpm, dtype=np.float64) if known else None,
         genres=genres if known else None,
+        rhythm=None if dataset.rhythm is None else dataset.rhythm_windows().numpy(),
     )
     dances = denormalize(pose.numpy().reshape(len(pose), frames, NUM_JOINTS, 2).astype(np.float64))
     return music, dances

@@ -18,13 +18,14 @@ import torch
 from dataset.skeleton import NUM_JOINTS, missing_mask, normalize
 from metrics.diversity import diversity, multimodality
 from metrics.evaluation import (beat_scores, corner_frames, derangement, edge_jump, fid_in_sample_span,
-                                genre_accuracy, retrieval_accuracy, standardize, tempo_scores)
+                                genre_accuracy, median_step, retrieval_accuracy, standardize, tempo_scores,
+                                thrown_steps)
 from metrics.fid import kinetic_features
 
 METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_rate", "motion_beats_per_clip",
            "fid_gcn", "fid_kinetic", "diversity_gcn", "diversity_kinetic", "multimodality_gcn",
            "multimodality_kinetic", "retrieval_top1", "genre_accuracy", "tempo_within_5pct",
-           "tempo_median_error", "edge_jump", "corner_frames")
+           "tempo_median_error", "edge_jump", "corner_frames", "median_step", "thrown_steps")
 BATCH = 64
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,14 @@ class Row:
         dances: ``(N, T, 18, 2)`` pixel poses; dance i is paired with music ``music[i]``.
         music: ``(N,)`` int indices into the :class:`MusicSet`.
         draws: ``(N, K, T, 18, 2)`` pixel poses, K noise draws per music clip, or None.
+        recorded: the dances are recorded ones, whose (0, 0) joints are missing detections (in
+            generated dances (0, 0) is a joint thrown to the corner).
     """
 
     dances: np.ndarray
     music: np.ndarray
     draws: np.ndarray = None
+    recorded: bool = False
 
 
 def mean_pose(dances):
@@ -68,9 +72,9 @@ def control_rows(dances, still_pose, untrained_draws, rng, truth=True):
     static = np.broadcast_to(still_pose, (n, frames, NUM_JOINTS, 2)).copy()
     rows = {}
     if truth:
-        rows["ground_truth"] = Row(dances, identity)
+        rows["ground_truth"] = Row(dances, identity, recorded=True)
     if n >= 2:
-        rows["shuffled_music"] = Row(dances, derangement(n, rng))
+        rows["shuffled_music"] = Row(dances, derangement(n, rng), recorded=True)
     rows["mean_pose"] = Row(static, identity, np.repeat(static[:, None], 2, axis=1))
     if untrained_draws is not None:
         rows["untrained"] = Row(untrained_draws[:, 0], identity, untrained_draws)
@@ -151,6 +155,8 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
         scores.update(tempo_scores(row.dances, music.bpm[row.music]))
     scores["edge_jump"] = edge_jump(row.dances)
     scores["corner_frames"] = corner_frames(row.dances)
+    scores["median_step"] = median_step(row.dances, skip_missing=row.recorded)
+    scores["thrown_steps"] = thrown_steps(row.dances, skip_missing=row.recorded)
     return scores
 
 

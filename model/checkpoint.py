@@ -30,6 +30,7 @@ import torch
 
 from dataset.atomic import atomic_path, atomic_paths
 from dataset.errors import DanceSynthError
+from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
 from .generator import Generator
@@ -47,7 +48,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "sequence_discriminator": "sequence_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
-GENERATOR_ARGS = ("edge_pad",)
+GENERATOR_ARGS = ("edge_pad", "rhythm")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -140,11 +141,13 @@ def _checked(path, state, reference, network):
 def generator_args(path, checkpoint=None):
     """Constructor arguments of the generator in ``path`` (``{}`` for release checkpoints).
 
-    Project checkpoints record them under ``"generator_args"`` (e.g. ``{"edge_pad": 6}``).
+    Project checkpoints record them under ``"generator_args"`` (e.g. ``{"edge_pad": 6,
+    "rhythm": "librosa"}``: the rhythm features the generator was trained with).
     """
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
-    if not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS):
+    if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
+            or args.get("rhythm") not in (None, *RHYTHM_SOURCES)):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

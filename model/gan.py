@@ -6,6 +6,10 @@ Per iteration, on a batch of (music, dance) pairs:
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
+       (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
+
+With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
+discriminator) also take the batch's per-frame rhythm features.
 
 ``train.py`` runs it in its loop and ``bench.py`` times it. The speed-ups (``config.SPEEDUPS``,
 passed in by name) keep the paper's maths.
@@ -22,11 +26,11 @@ from torch.optim.swa_utils import AveragedModel
 
 from .generator import Generator
 from .local_discriminator import LocalDiscriminator
-from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss
+from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss
 from .sequence_discriminator import SequenceDiscriminator
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
-              "d_local", "d_seq", "gradient_penalty")
+              "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
 
@@ -87,31 +91,36 @@ def local_discriminator_loss(D_local, real, fake):
     return 0.5 * (bce(D_local(real), 1.0) + bce(D_local(fake), 0.0))
 
 
-def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None):
+def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None):
     """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
 
     With ``music_code`` (from :func:`shared_music_code`) the three passes use it instead of
-    encoding ``music`` each time.
+    encoding ``music`` each time; ``rhythm`` conditions all three (when ``D_s`` hears it).
     """
+    condition = {} if rhythm is None else {"rhythm": rhythm}
     if music_code is None:
-        critic, audio = D_seq, music
+        critic, audio = functools.partial(D_seq, **condition), music
     else:
-        critic, audio = functools.partial(D_seq, music_code=music_code), None
+        critic, audio = functools.partial(D_seq, music_code=music_code, **condition), None
     prob_real, _ = critic(real, audio)
     prob_fake, _ = critic(fake, audio)
     gp = gradient_penalty(critic, real, fake, audio)
     return 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0)) + lambda_gp * gp, gp
 
 
-def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None):
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
-    (``alpha``, ``lambda_grad`` from ``args``). ``music_code`` (optional) replaces encoding
-    ``music`` in both sequence-discriminator passes. Returns ``(total, {term name: tensor})``.
+    (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
+    ``args.lambda_motion`` is set. ``music_code`` (optional) replaces encoding ``music`` in both
+    sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
+    Returns ``(total, {term name: tensor})``.
     """
     D_local, D_seq = unwrap(nets["local_discriminator"]), unwrap(nets["sequence_discriminator"])
     condition = {"audio": music} if music_code is None else {"music_code": music_code}
+    if rhythm is not None:
+        condition["rhythm"] = rhythm
     prob_fake, feats_fake = D_seq(fake, **condition)
     with torch.no_grad():
         _, feats_real = D_seq(real, **condition)
@@ -124,6 +133,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None):
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
+    if getattr(args, "lambda_motion", 0.0):
+        terms["motion"] = speed_profile_loss(fake, real)
+        total = total + args.lambda_motion * terms["motion"]
     return total, terms
 
 
@@ -160,7 +172,7 @@ def shared_music_code(D_seq, music, passes):
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
-                  update_generator=True, timer=None):
+                  update_generator=True, timer=None, rhythm=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
 
     ``nets`` may hold DistributedDataParallel wrappers; the discriminator steps train through
@@ -168,16 +180,19 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     ``args`` gives the loss weights and ``amp``; ``speedups`` the names of the speed-ups to use.
     ``timer(phase)`` (optional) returns a context manager timing each of :data:`PHASES`.
 
-    Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses.
+    Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses,
+    ``rhythm`` (B, 50, 8) rhythm features (for a generator built with ``rhythm``; else None).
     Returns ``{term name: float}`` for every loss computed.
     """
     phase = timer or _untimed
     skip_grads, share = "skip_unused_grads" in speedups, "share_music_code" in speedups
     cast = functools.partial(autocast, music.device, args.amp)
     G, D_local, D_seq = (nets[name] for name in NETWORKS)
+    heard = {"rhythm": rhythm} if rhythm is not None else {}
+    d_rhythm = rhythm if unwrap(D_seq).rhythm_dim else None
 
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
-        fake = G(music).float()
+        fake = G(music, **heard).float()
 
     with phase("local_d"):
         with cast():
@@ -190,7 +205,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         with cast():
             code = shared_music_code(unwrap(D_seq), music, passes=3) if share else None
             d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
-                                                    args.lambda_gp, music_code=code)
+                                                    args.lambda_gp, music_code=code, rhythm=d_rhythm)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()
@@ -202,7 +217,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
                 code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
-                                                music_code=code)
+                                                music_code=code, rhythm=d_rhythm)
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()
@@ -213,10 +228,16 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
 # ----------------------------------------------------------------------------- networks, optimisers
 
-def build_networks(device, edge_pad=0):
-    """The generator and both discriminators, freshly initialised, in train mode on ``device``."""
-    nets = {"generator": Generator(edge_pad=edge_pad), "local_discriminator": LocalDiscriminator(),
-            "sequence_discriminator": SequenceDiscriminator()}
+def build_networks(device, edge_pad=0, rhythm=None, rhythm_discriminator=False):
+    """The generator and both discriminators, freshly initialised, in train mode on ``device``.
+
+    ``rhythm`` (a source name) makes the generator hear rhythm features, and with
+    ``rhythm_discriminator`` the sequence discriminator too.
+    """
+    generator = Generator(edge_pad=edge_pad, rhythm=rhythm)
+    heard = generator.rhythm_dim if rhythm_discriminator else 0
+    nets = {"generator": generator, "local_discriminator": LocalDiscriminator(),
+            "sequence_discriminator": SequenceDiscriminator(rhythm_dim=heard)}
     for net in nets.values():
         net.to(device).train()
     return nets

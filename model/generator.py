@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 from dataset.format import NOISE_DIM, NOISE_STD
+from dataset.rhythm import FEATURES
+from dataset.rhythm_cache import SOURCES
 
 from .music_encoder import MusicEncoder
 from .pose_generator import PoseGenerator
@@ -25,15 +27,23 @@ class Generator(nn.Module):
         output: ``(B, T, 36)`` flat poses in (-1, 1), normalised coordinates.
 
     ``edge_pad``: see :class:`MusicEncoder` (0, the paper's, by default). It adds no parameters.
+    ``rhythm``: None (the paper's), or where the generator's rhythm features come from
+    (``"librosa"`` or ``"truth"``, :mod:`dataset.rhythm_cache`): then ``forward`` also takes
+    ``rhythm`` ``(B, T, 8)``, :data:`dataset.rhythm.FEATURES` per frame, fed to the pose
+    generator beside the music code (8,192 more parameters).
     """
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0):
+    def __init__(self, edge_pad=0, rhythm=None):
         super().__init__()
+        if rhythm not in (None, *SOURCES):
+            raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
         self.edge_pad = edge_pad
+        self.rhythm = rhythm
+        self.rhythm_dim = len(FEATURES) if rhythm else 0
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
-        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM)
+        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim)
 
     def sample_noise(self, audio):
         """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
@@ -41,10 +51,14 @@ class Generator(nn.Module):
         return torch.randn(batch, frames, self.noise_dim, device=audio.device,
                            dtype=audio.dtype) * NOISE_STD
 
-    def forward(self, audio, noise=None):
+    def forward(self, audio, noise=None, rhythm=None):
         if noise is None:
             noise = self.sample_noise(audio)
         elif noise.shape != (*audio.shape[:2], self.noise_dim):
             raise ValueError(f"noise must have shape {(*audio.shape[:2], self.noise_dim)}, got "
                              f"{tuple(noise.shape)}")
-        return self.pose_generator(self.audio_encoder(audio), noise)
+        if self.rhythm_dim and (rhythm is None or rhythm.shape != (*audio.shape[:2], self.rhythm_dim)):
+            raise ValueError(f"this generator hears rhythm features: rhythm must have shape "
+                             f"{(*audio.shape[:2], self.rhythm_dim)}, got "
+                             f"{None if rhythm is None else tuple(rhythm.shape)}")
+        return self.pose_generator(self.audio_encoder(audio), noise, rhythm)

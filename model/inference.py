@@ -36,6 +36,7 @@ import torch
 from dataset.audio import frame_audio
 from dataset.errors import DanceSynthError
 from dataset.format import NOISE_DIM, NOISE_STD, SAMPLE_FRAMES
+from dataset.rhythm import rhythm_features
 from dataset.skeleton import NUM_JOINTS, denormalize
 
 HOP = 30  # frames between window starts, at most: the overlap is SAMPLE_FRAMES - HOP = 20 or more
@@ -108,26 +109,43 @@ def seeded_noise(shape, seed):
     return torch.randn(*shape, generator=rng) * NOISE_STD
 
 
-def generate(generator, audio, noise, windows_per_pass=WINDOWS_PER_PASS):
+def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_PASS):
     """Run the generator without gradients, in its current mode, a few clips per forward pass.
 
-    Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)`` (tensors or
-    arrays, any device) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go to the
+    Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)``, ``rhythm``
+    ``(N, T, 8)`` rhythm features (for a generator that hears them, else None; tensors or arrays,
+    any device) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go to the
     generator's device one pass at a time.
     """
     device = next(generator.parameters()).device
-    audio, noise = torch.as_tensor(audio), torch.as_tensor(noise)
+    inputs = [torch.as_tensor(audio), torch.as_tensor(noise)]
+    if getattr(generator, "rhythm_dim", 0):
+        if rhythm is None:
+            raise ValueError("this generator hears rhythm features: pass rhythm")
+        inputs.append(torch.as_tensor(rhythm))
     out = []
     with torch.no_grad():
-        for first in range(0, len(audio), windows_per_pass):
-            chunk = slice(first, first + windows_per_pass)
-            poses = generator(audio[chunk].to(device, torch.float32), noise[chunk].to(device, torch.float32))
-            out.append(poses.cpu().numpy())
+        for first in range(0, len(inputs[0]), windows_per_pass):
+            chunk = [x[first:first + windows_per_pass].to(device, torch.float32) for x in inputs]
+            out.append(generator(*chunk).cpu().numpy())
     return np.concatenate(out)
+
+
+def song_rhythm(generator, samples, num_frames):
+    """The rhythm features a generator hears for a whole song (None if it hears none): tracked by
+    librosa over the whole song, so every window shares one beat grid. A generator trained on
+    true beats gets librosa's too (a song has no true beats).
+
+    Shape: ``samples`` ``(N,)`` -> ``(num_frames, 8)`` float32 or None.
+    """
+    if not getattr(generator, "rhythm_dim", 0):
+        return None
+    return rhythm_features(np.asarray(samples, dtype=np.float64), num_frames)
 
 
 def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS):
     """Dance a framed song of any length: overlapping windows, shared noise, cross-faded joins.
+    A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`).
 
     Shape: ``frames`` ``(T, 1600)`` raw int16-range audio, ``T >= 1`` -> ``(T, 36)`` float32,
     normalised poses (tanh range). Same ``seed``, same poses.
@@ -140,23 +158,26 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     padded = max(num_frames, SAMPLE_FRAMES)
     if padded > num_frames:  # shorter than one window: dance 5 s of (partly silent) music
         frames = torch.cat([frames, frames.new_zeros(padded - num_frames, frames.shape[1])])
+    rhythm = song_rhythm(generator, frames.reshape(-1).numpy(), padded)
     noise = seeded_noise((padded, NOISE_DIM), seed)
     index = torch.as_tensor(starts)[:, None] + torch.arange(SAMPLE_FRAMES)  # (n, 50) frame numbers
-    window_poses = generate(generator, frames[index], noise[index], windows_per_pass)
+    window_poses = generate(generator, frames[index], noise[index],
+                            None if rhythm is None else rhythm[index.numpy()], windows_per_pass)
     return blend_windows(window_poses, starts, weights, num_frames)
 
 
-def generate_draws(generator, audio, draws, seed):
+def generate_draws(generator, audio, draws, seed, rhythm=None):
     """``draws`` noise draws of the generator's dance for every clip of ``audio``, as pixels.
 
     Draw k of every clip comes from one seeded stream (:func:`seeded_noise` of shape
     ``(draws, N, T, 10)``), so two generators scored with one seed see the same noise.
 
-    Shape: ``audio`` ``(N, T, 1600)`` -> ``(N, K, T, 18, 2)`` float64 pixel poses.
+    Shape: ``audio`` ``(N, T, 1600)``, ``rhythm`` ``(N, T, 8)`` or None (see :func:`generate`)
+    -> ``(N, K, T, 18, 2)`` float64 pixel poses.
     """
     n, frames, _ = audio.shape
     noise = seeded_noise((draws, n, frames, NOISE_DIM), seed)
-    poses = np.stack([generate(generator, audio, noise[k]) for k in range(draws)], axis=1)
+    poses = np.stack([generate(generator, audio, noise[k], rhythm) for k in range(draws)], axis=1)
     return denormalize(poses.astype(np.float64).reshape(n, draws, frames, NUM_JOINTS, 2))
 
 

@@ -57,3 +57,19 @@ def gradient_penalty(discriminator, real, fake, audio):
     prob, _ = discriminator(interpolates, audio)
     grad, = torch.autograd.grad(prob.sum(), interpolates, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def joint_speed(poses, eps=1e-8):
+    """Mean joint speed per frame step: ``(B, T, 36)`` flat poses -> ``(B, T - 1)`` (normalised
+    units per frame; ``eps`` keeps the gradient finite for a joint at rest)."""
+    step = (poses[:, 1:] - poses[:, :-1]).reshape(*poses.shape[:1], poses.shape[1] - 1, -1, 2)
+    return (step.pow(2).sum(-1) + eps).sqrt().mean(-1)
+
+
+def speed_profile_loss(fake, real):
+    """``L1(speed(fake), speed(real))`` of :func:`joint_speed`: moving as much as the dancer, at
+    the same moments (at rest on the beat, moving between beats, as the dancer does).
+
+    Shape: fake, real ``(B, T, 36)`` -> scalar.
+    """
+    return F.l1_loss(joint_speed(fake), joint_speed(real).detach())

@@ -11,6 +11,10 @@ code (music first: 266 features per frame) and decoded frame by frame::
 BatchNorm runs over the flattened ``B*T`` rows, so a batch of one is fine in train mode.
 Submodule names equal the release's state-dict keys. 6,620,856 parameters.
 
+With ``rhythm_dim`` R > 0 (``--rhythm``, not the paper's) each frame's R rhythm features sit
+between the music code and the noise code, and ``layer0`` takes 266 + R inputs (1024 * R more
+parameters: 6,629,048 with the 8 features of :mod:`dataset.rhythm`).
+
 Inferred from the release fixtures (io.pt): the music code comes before the noise in the
 concatenation, and ``layer0`` has no activation after it.
 """
@@ -49,22 +53,25 @@ class PoseGenerator(nn.Module):
     Shape:
         music: ``(B, T, 256)`` music code.
         noise: ``(B, T, 10)``.
+        rhythm: ``(B, T, rhythm_dim)`` rhythm features (only when ``rhythm_dim > 0``).
         output: ``(B, T, 36)`` flat poses (x, y per joint, joint-major) in (-1, 1).
     """
 
-    def __init__(self, noise_dim=NOISE_DIM, pose_dim=POSE_DIM, dropout=0.5):
+    def __init__(self, noise_dim=NOISE_DIM, pose_dim=POSE_DIM, dropout=0.5, rhythm_dim=0):
         super().__init__()
+        self.rhythm_dim = rhythm_dim
         self.rnn_noise = nn.GRU(noise_dim, noise_dim, batch_first=True)
-        self.layer0 = nn.Linear(CODE_DIM + noise_dim, HIDDEN)
+        self.layer0 = nn.Linear(CODE_DIM + rhythm_dim + noise_dim, HIDDEN)
         self.layer1 = ResidualBlock()
         self.layer2 = ResidualBlock()
         self.layer3 = ResidualBlock()
         self.dropout = nn.Dropout(dropout)
         self.final_linear = nn.Linear(HIDDEN, pose_dim)
 
-    def forward(self, music, noise):
+    def forward(self, music, noise, rhythm=None):
         batch, frames, _ = music.shape
         noise_code, _ = self.rnn_noise(noise)
-        x = torch.cat([music, noise_code.tanh()], dim=-1).reshape(batch * frames, -1)
+        heard = [music] if not self.rhythm_dim else [music, rhythm.to(music.dtype)]
+        x = torch.cat([*heard, noise_code.tanh()], dim=-1).reshape(batch * frames, -1)
         x = self.layer3(self.layer2(self.layer1(self.layer0(x))))
         return self.final_linear(self.dropout(x)).view(batch, frames, -1).tanh()

@@ -9,6 +9,9 @@ Music path: its own :class:`MusicEncoder` -> ``(B, T, 256)``, self-attentive poo
 
 The FC 1536 (= 256 x 3 x 2 after four pools) fixes the sequence length at ``frames`` (50 by
 default, the paper's design); the music path and the head take any length.
+With ``rhythm_dim`` R > 0 (``--rhythm``, not the paper's) the pose path hears the rhythm: the
+R per-frame features are appended to each joint's (x, y) as R more input channels of the HCN,
+so its convolutions see the motion and the beat side by side (R * 128 more parameters).
 Inferred (not in the SPEC): ReLU + Dropout after the first pose FC, as in HCN's fc7; no
 activation between the head's conv and its linear.
 """
@@ -53,13 +56,15 @@ class SequenceDiscriminator(nn.Module):
         pose: ``(B, T, 36)`` flat poses, ``T == frames`` (50).
         audio: ``(B, T, 1600)`` raw int16-range audio.
         music_code: ``(B, 1, 256)`` from :meth:`encode_music`, instead of ``audio``.
+        rhythm: ``(B, T, rhythm_dim)`` rhythm features (only when ``rhythm_dim > 0``).
         prob: ``(B, 1)``; features: list of 6 tensors ``(B, C_i, H_i, W_i)``.
     """
 
-    def __init__(self, frames=SAMPLE_FRAMES, num_joints=NUM_JOINTS, dropout=0.5):
+    def __init__(self, frames=SAMPLE_FRAMES, num_joints=NUM_JOINTS, dropout=0.5, rhythm_dim=0):
         super().__init__()
         self.frames = frames
-        self.hcn = HCN(COORDS, num_joints, pool_every_block=True, dropout=dropout)
+        self.rhythm_dim = rhythm_dim
+        self.hcn = HCN(COORDS + rhythm_dim, num_joints, pool_every_block=True, dropout=dropout)
         self.pose_fc = nn.Sequential(
             nn.Linear(self.hcn.output_size(frames), 512), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(512, CODE_DIM))
@@ -72,13 +77,20 @@ class SequenceDiscriminator(nn.Module):
         """The music path: ``(B, T, 1600)`` audio -> ``(B, 1, 256)`` attention-pooled code."""
         return self.attention(self.music_encoder(audio))
 
-    def forward(self, pose, audio=None, music_code=None):
+    def forward(self, pose, audio=None, music_code=None, rhythm=None):
         if (audio is None) == (music_code is None):
             raise ValueError("give the sequence discriminator either audio or a music code")
         if pose.shape[1] != self.frames:
             raise ValueError(f"the sequence discriminator takes {self.frames}-frame poses, got "
                              f"shape {tuple(pose.shape)}")
-        features = self.hcn(flat_to_nctv(pose))
+        x = flat_to_nctv(pose)
+        if self.rhythm_dim:
+            if rhythm is None or rhythm.shape != (*pose.shape[:2], self.rhythm_dim):
+                raise ValueError(f"this sequence discriminator hears rhythm features: rhythm must "
+                                 f"have shape {(*pose.shape[:2], self.rhythm_dim)}")
+            beat = rhythm.to(x.dtype).transpose(1, 2).unsqueeze(-1)  # (B, R, T, 1)
+            x = torch.cat([x, beat.expand(-1, -1, -1, x.shape[-1])], dim=1)
+        features = self.hcn(x)
         pose_code = self.pose_fc(features[-1].flatten(1)).unsqueeze(1)
         if music_code is None:
             music_code = self.encode_music(audio)

@@ -1,0 +1,172 @@
+"""--rhythm: features cached beside the dataset, heard by the generator and the sequence
+discriminator, recorded in checkpoints and computed again at inference without being told;
+--fill_missing and --lambda_motion; the paper's networks untouched when they are off."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import evaluate
+import get_demo
+import train
+from conftest import batch, frozen_gcn, write_gcn
+from dataset import rhythm_cache
+from dataset.audio import write_wav
+from dataset.dance_dataset import DanceDataset, meta_path
+from dataset.rhythm import FEATURES
+from dataset.skeleton import fill_missing_joints
+from dataset.synthetic_music import Song, first_downbeat, song_beats
+from model import checkpoint, gan
+from model.generator import Generator
+from model.losses import joint_speed, speed_profile_loss
+from model.sequence_discriminator import SequenceDiscriminator
+
+R = len(FEATURES)
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_networks_are_the_papers_without_rhythm_and_grow_by_the_documented_counts():
+    assert count(Generator()) == 8_982_664
+    assert count(SequenceDiscriminator()) == 3_788_393
+    assert count(Generator(rhythm="librosa")) == 8_982_664 + 1024 * R  # 8,990,856
+    assert count(SequenceDiscriminator(rhythm_dim=R)) == 3_788_393 + 128 * R  # 3,789,417
+    assert set(Generator().state_dict()) == set(Generator(rhythm="truth").state_dict())
+
+
+def test_generator_hears_the_rhythm_and_refuses_to_dance_without_it():
+    torch.manual_seed(0)
+    generator = Generator(rhythm="librosa").eval()
+    music, _ = batch(2)
+    noise = generator.sample_noise(music)
+    rhythm = torch.zeros(2, 50, R)
+    with pytest.raises(ValueError, match="hears rhythm features"):
+        generator(music, noise)
+    still = generator(music, noise, rhythm)
+    on_beat = generator(music, noise, rhythm + torch.linspace(-1, 1, 50)[None, :, None])
+    assert still.shape == (2, 50, 36)
+    assert not torch.allclose(still, on_beat)
+
+
+def test_sequence_discriminator_hears_the_rhythm():
+    torch.manual_seed(0)
+    critic = SequenceDiscriminator(rhythm_dim=R).eval()
+    music, real = batch(2)
+    with pytest.raises(ValueError, match="hears rhythm features"):
+        critic(real, music)
+    prob, features = critic(real, music, rhythm=torch.zeros(2, 50, R))
+    shifted, _ = critic(real, music, rhythm=torch.ones(2, 50, R))
+    assert prob.shape == (2, 1) and len(features) == 6
+    assert not torch.allclose(prob, shifted)
+
+
+@pytest.mark.parametrize("to_discriminator", [False, True])
+def test_one_step_with_rhythm_trains_and_is_finite(to_discriminator):
+    torch.manual_seed(0)
+    args = train.parse_train_args(["--lambda_motion", "50"])
+    nets = gan.build_networks(torch.device("cpu"), rhythm="librosa", rhythm_discriminator=to_discriminator)
+    assert nets["sequence_discriminator"].rhythm_dim == (R if to_discriminator else 0)
+    optimizers = gan.build_optimizers(nets, args)
+    music, real = batch(2)
+    rhythm = torch.randn(2, 50, R)
+    values = gan.training_step(nets, optimizers, frozen_gcn(), music, real, args, rhythm=rhythm)
+    assert set(values) == set(gan.LOSS_TERMS) | {"motion"}
+    assert all(np.isfinite(v) for v in values.values()), values
+
+
+def test_speed_profile_loss_is_zero_for_the_same_motion_and_grows_with_stillness():
+    _, real = batch(2)
+    still = real[:, :1].expand_as(real)
+    assert joint_speed(real).shape == (2, 49)
+    assert speed_profile_loss(real, real).item() == pytest.approx(0.0, abs=1e-6)
+    assert speed_profile_loss(still, real).item() == pytest.approx(joint_speed(real).mean().item(), rel=1e-3)
+
+
+def test_fill_missing_joints_interpolates_over_time():
+    pixels = np.full((1, 5, 18, 2), 100.0)
+    pixels[0, :, 3] = [[10, 20], [0, 0], [0, 0], [40, 50], [0, 0]]
+    pixels[0, :, 7] = 0.0  # never seen: stays missing
+    filled = fill_missing_joints(pixels)
+    np.testing.assert_allclose(filled[0, :, 3], [[10, 20], [20, 30], [30, 40], [40, 50], [40, 50]])
+    assert (filled[0, :, 7] == 0).all() and (filled[0, :, 0] == 100).all()
+    assert (pixels[0, 1, 3] == 0).all()  # the input is not modified
+
+
+def test_first_downbeat_marks_beat_one_of_a_bar():
+    song = Song(genre_index=0, bpm=120.0, first_beat=-0.7, key=40, progression=0, gain=0.5, seed=0)
+    for start in (0.0, 3.3, 17.0):
+        beats = song_beats(song, start, 10.0)
+        k = first_downbeat(song, start)
+        index = (beats[k] + start - song.first_beat) / song.beat_period
+        assert k in range(4) and round(index) % 4 == 0 and abs(index - round(index)) < 1e-6
+
+
+def add_sidecar(path, downbeat=1):
+    """A sidecar with true beats (every 0.5 s from 0.1 s) and downbeats for every clip of ``path``."""
+    dataset = DanceDataset(path, split="all")
+    clips = {}
+    for video, clip, _ in dataset.keys:
+        clips.setdefault(video, {})[clip] = {"beats": list(np.arange(0.1, 10, 0.5)), "downbeat": downbeat}
+    meta = {"videos": {v: {"genre": "house", "genre_index": 0, "bpm": 120.0, "clips": c}
+                       for v, c in clips.items()}}
+    meta_path(path).write_text(json.dumps(meta))
+
+
+def test_rhythm_features_are_cached_beside_the_file_and_rebuilt_when_it_changes(tiny_corpus, monkeypatch):
+    add_sidecar(tiny_corpus)
+    dataset = DanceDataset(tiny_corpus, split="all", rhythm="truth")
+    cache = rhythm_cache.rhythm_cache_path(tiny_corpus, "truth")
+    assert cache.exists()
+    item = dataset[1]
+    assert item["rhythm"].shape == (50, R) and dataset.rhythm_windows().shape == (len(dataset), 50, R)
+    # frame 50 of the clip (item 1, frame 0) is at 5.0 s: beat 10 (5.1 s) is 0.1 s = 1/5 beat ahead,
+    # so the phase there is 4/5 of a beat; the bar counts from beat 1 (the sidecar's downbeat)
+    np.testing.assert_allclose(item["rhythm"][0, 1:3], [np.sin(1.6 * np.pi), np.cos(1.6 * np.pi)], atol=1e-5)
+    bar = 2 * np.pi * ((10 - 0.2 - 1) % 4) / 4
+    np.testing.assert_allclose(item["rhythm"][0, 5:7], [np.sin(bar), np.cos(bar)], atol=1e-5)
+
+    monkeypatch.setattr(rhythm_cache, "rhythm_features", lambda *a, **k: pytest.fail("cache not used"))
+    again = DanceDataset(tiny_corpus, split="all", rhythm="truth")
+    torch.testing.assert_close(again.rhythm_windows(), dataset.rhythm_windows())
+
+    add_sidecar(tiny_corpus, downbeat=2)  # the sidecar changed: the truth cache is stale
+    os.utime(meta_path(tiny_corpus), ns=(1, 1))
+    with pytest.raises(pytest.fail.Exception, match="cache not used"):
+        DanceDataset(tiny_corpus, split="all", rhythm="truth")
+
+
+def test_truth_rhythm_needs_the_sidecars_beats(tiny_corpus):
+    with pytest.raises(ValueError, match="true beats"):
+        DanceDataset(tiny_corpus, split="all", rhythm="truth")
+
+
+def test_a_rhythm_run_records_its_features_and_inference_computes_them_untold(tiny_corpus, tmp_path):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    code = train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "2",
+                       "--batch_size", "2", "--split", "videos:002", "--rhythm", "librosa",
+                       "--fill_missing", "--lambda_motion", "10", "--save_every_steps", "0"])
+    assert code in (None, 0)
+    model = out / "generator_last.pth"
+    assert checkpoint.generator_args(str(model)) == {"edge_pad": 0, "rhythm": "librosa"}
+    generator = checkpoint.load_generator(str(model))
+    assert generator.rhythm == "librosa" and generator.rhythm_dim == R
+
+    song = tmp_path / "song.wav"
+    t = np.arange(16000 * 7) / 16000
+    write_wav(str(song), 8000 * np.sin(2 * np.pi * 220 * t) * (np.mod(t, 0.5) < 0.05))
+    assert get_demo.main(["--model", str(model), "--audio", str(song), "--output", str(tmp_path / "demo")]) in (None, 0)
+    assert np.load(tmp_path / "demo" / "song.npy").shape == (70, 18, 2)
+    assert get_demo.main(["--model", str(model), "--data", tiny_corpus, "--split", "videos:002", "--count", "1",
+                          "--output", str(tmp_path / "clips")]) in (None, 0)
+    report = tmp_path / "eval.json"
+    assert evaluate.main(["--model", str(model), "--data", tiny_corpus, "--split", "videos:002",
+                          "--gcn", gcn, "--embedding", str(tmp_path / "emb.pth"), "--samples", "2",
+                          "--json", str(report)]) in (None, 0)
+    results = json.loads(report.read_text())["results"]
+    assert np.isfinite(results["model"]["median_step"]) and results["model"]["thrown_steps"] >= 0
