@@ -404,3 +404,15 @@ def song_video_bench_parser(description):
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads, as get_demo.py's default (0 = torch's default)")
     return parser
+
+
+def song_check_parser(description):
+    """Options of ``python -m metrics.song_check``."""
+    parser = _parser(description)
+    parser.prog = "python -m metrics.song_check"
+    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--audio", nargs="+", required=True, metavar="SONG",
+                        help="songs to dance (any format ffmpeg or libsndfile reads)")
+    add_device_args(parser)
+    parser.set_defaults(threads=1)
+    return parser

@@ -273,3 +273,35 @@ def test_corner_frames_counts_frames_thrown_to_the_canvas_corners():
     dance[1, 5, :4] = [639.0, 1.0]  # four joints on the top-right corner
     assert corner_frames(dance) == pytest.approx(2 / 20)
     assert corner_frames(dance, min_joints=5) == pytest.approx(1 / 20)
+
+
+def test_median_step_and_thrown_steps_tell_recorded_misses_from_thrown_joints():
+    from metrics.evaluation import median_step, thrown_steps
+
+    dance = np.full((1, 6, NUM_JOINTS, 2), 200.0)
+    dance[0, :, :, 0] += 3.0 * np.arange(6)[:, None]  # every joint steps 3 px per frame
+    assert median_step(dance) == pytest.approx(3.0)
+    assert thrown_steps(dance) == 0.0
+    dance[0, 3, 5] = 0.0  # joint 5 at (0, 0) in frame 3: missing if recorded, thrown if generated
+    assert thrown_steps(dance) == 0.0 and median_step(dance) == pytest.approx(3.0)
+    assert thrown_steps(dance, skip_missing=False) == 2.0  # into the corner and back
+    dance[0, 4, 7, 1] += 130.0  # a visible joint jumps 130 px and back
+    assert thrown_steps(dance) == 2.0 and thrown_steps(dance, skip_missing=False) == 3.0
+
+
+def test_song_scores_know_a_dance_on_its_songs_beat_from_one_on_another():
+    from metrics.song_check import song_scores
+
+    def dance_on(period_s, seconds=20.0):
+        t = np.arange(int(seconds * FPS)) / FPS
+        dance = np.full((len(t), NUM_JOINTS, 2), 200.0)
+        dance[:, :, 0] += 20.0 * np.cos(np.pi * t / period_s)[:, None]  # swaying, at rest on each beat
+        return dance
+
+    beats = [np.arange(0.0, 20.0, 0.5), np.arange(0.25, 20.0, 0.6)]
+    rows = song_scores([dance_on(0.5), dance_on(0.6)], beats)
+    assert rows[0]["song_bpm"] == pytest.approx(120.0) and rows[0]["tempo_ok"]
+    assert rows[0]["thrown"] == 0 and rows[0]["max_step"] < 120
+    assert rows[0]["median_step"] > 1.0
+    assert rows[0]["bas"] > 0.9 and rows[0]["bas"] > 1.3 * rows[0]["bas_other"]
+

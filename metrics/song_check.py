@@ -1,0 +1,87 @@
+"""Does a generator dance whole songs like the dancers? Motion, thrown joints, tempo and beat.
+
+    python -m metrics.song_check --model pretrain_model/generator.pth --audio a.ogg b.wav ...
+
+Each song is danced whole (``get_demo.py --audio``'s path) and scored:
+
+    median_step    median one-frame joint step (px) over every joint and frame step
+    max_step       the largest one-frame step of any joint (px); > 120 px is a thrown joint
+    thrown         frame steps in which some joint moves more than 120 px
+    song_bpm       the song's tempo from librosa's beats; dance_bpm the dance's kinematic tempo
+    tempo_ok       dance tempo within 5 % of the song's (x1/2 and x2 allowed)
+    bas            beat alignment (music-averaged, sigma 0.1 s) with the song's beats;
+    bas_other      the same dance against the other songs' beats (mean; the chance level)
+
+The ratio ``bas / bas_other`` says how much of the alignment is the music's doing.
+"""
+
+import sys
+
+import numpy as np
+
+from config import song_check_parser
+from dataset.audio import load_audio
+from dataset.format import FPS
+from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
+from metrics.evaluation import THROWN_PX, joint_steps
+from model.checkpoint import load_generator
+from model.inference import dance_song, require_finite_poses
+from runtime import report_errors, resolve_device, set_threads
+
+COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other")
+
+
+def song_scores(dances, beats, tolerance=0.05, sigma=0.1):
+    """Scores of whole-song dances against their songs' beats (see the module docstring).
+
+    Shape: ``dances`` list of ``(T_i, 18, 2)`` generated pixel poses, ``beats`` list of beat
+    times (s) -> list of dicts with :data:`COLUMNS`.
+    """
+    motion = [kinematic_beats(d) for d in dances]
+    rows = []
+    for i, (dance, song_beats) in enumerate(zip(dances, beats)):
+        steps = joint_steps(dance[None], skip_missing=False)
+        song_bpm = 60.0 / float(np.median(np.diff(song_beats))) if len(song_beats) > 1 else np.nan
+        dance_bpm = kinematic_tempo(dance)
+        length = len(dance) / FPS
+        other = [beat_align_score_music(b[b < length], motion[i]) for j, b in enumerate(beats) if j != i]
+        rows.append({
+            "median_step": float(np.median(steps)),
+            "max_step": float(steps.max()),
+            "thrown": int((steps > THROWN_PX).any(axis=-1).sum()),
+            "song_bpm": song_bpm,
+            "dance_bpm": dance_bpm,
+            "tempo_ok": bool(tempo_error(dance_bpm, song_bpm) <= tolerance),
+            "bas": beat_align_score_music(song_beats, motion[i], sigma),
+            "bas_other": float(np.mean(other)) if other else np.nan,
+        })
+    return rows
+
+
+def check(argv=None):
+    args = song_check_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    set_threads(args.threads)
+    generator = load_generator(args.model, resolve_device(args.device))
+    dances, beats = [], []
+    for path in args.audio:
+        samples = load_audio(path)
+        dance = require_finite_poses(dance_song(generator, samples, seed=args.seed), args.model)
+        dances.append(dance.astype(np.float64))
+        found = np.asarray(music_beats(samples))
+        beats.append(found[found < len(dance) / FPS])
+    rows = song_scores(dances, beats)
+    print(f"{args.model}: {len(rows)} songs, seed {args.seed}")
+    print(f"{'song':<28}" + "".join(f"{c:>12}" for c in COLUMNS))
+    for path, row in zip(args.audio, rows):
+        print(f"{path.rsplit('/', 1)[-1][:27]:<28}" + "".join(
+            f"{row[c]:>12}" if isinstance(row[c], (bool, int)) else f"{row[c]:>12.2f}" for c in COLUMNS))
+    print(f"{'tempo right on':<28}{sum(r['tempo_ok'] for r in rows)} of {len(rows)} songs; "
+          f"bas / bas_other {np.mean([r['bas'] for r in rows]) / np.mean([r['bas_other'] for r in rows]):.2f}")
+
+
+def main(argv=None):
+    return report_errors(check, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
