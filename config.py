@@ -107,6 +107,11 @@ def train_parser():
     recipe.add_argument("--rhythm_discriminator", action=argparse.BooleanOptionalAction,
                         default=True,
                         help="with --rhythm, the sequence discriminator hears the features too")
+    recipe.add_argument("--decoder_norm", default="batch", choices=("batch", "layer"),
+                        help="normalisation in the generator's residual blocks: BatchNorm over "
+                             "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
+                             "an unusual frame from being amplified into a pose thrown to the edge "
+                             "(same parameter count)")
     recipe.add_argument("--fill_missing", action="store_true",
                         help="train on poses whose missing joints (OpenPose misses, stored as "
                              "(0, 0)) are interpolated over time, so that neither the L1 term nor "

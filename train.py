@@ -101,6 +101,8 @@ def train(argv=None):
     generator_args = {"edge_pad": args.edge_pad}  # rebuilds the generator from a checkpoint
     if args.rhythm:
         generator_args["rhythm"] = args.rhythm
+    if args.decoder_norm != "batch":
+        generator_args["decoder_norm"] = args.decoder_norm
     nets = build_networks(device, **generator_args,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     use_memory_format(nets, device, speedups, world_size)

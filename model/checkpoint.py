@@ -48,7 +48,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "sequence_discriminator": "sequence_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
-GENERATOR_ARGS = ("edge_pad", "rhythm")
+GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -147,7 +147,8 @@ def generator_args(path, checkpoint=None):
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
-            or args.get("rhythm") not in (None, *RHYTHM_SOURCES)):
+            or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
+            or args.get("decoder_norm", "batch") not in ("batch", "layer")):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

@@ -31,11 +31,12 @@ class Generator(nn.Module):
     (``"librosa"`` or ``"truth"``, :mod:`dataset.rhythm_cache`): then ``forward`` also takes
     ``rhythm`` ``(B, T, 8)``, :data:`dataset.rhythm.FEATURES` per frame, fed to the pose
     generator beside the music code (8,192 more parameters).
+    ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
     """
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None):
+    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch"):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -43,7 +44,8 @@ class Generator(nn.Module):
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
-        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim)
+        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim,
+                                            norm=decoder_norm)
 
     def sample_noise(self, audio):
         """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
