@@ -12,12 +12,12 @@ BatchNorm runs over the flattened ``B*T`` rows, so a batch of one is fine in tra
 Submodule names equal the release's state-dict keys. 6,620,856 parameters.
 
 With ``norm="layer"`` (``--decoder_norm layer``, not the paper's) the residual blocks use
-LayerNorm over each frame's 1024 features instead of BatchNorm over the ``B*T`` rows, and
-``layer0``'s output is normalised per frame too (without parameters): the same parameter
-count, no running statistics. In the paper's decoder an unusual music-code frame enters
-``layer0`` about 10 times as large as a typical one, BatchNorm's eval-mode division by running
-variances as small as 1e-3 multiplies it further in every block, and the frame comes out as a
-pose thrown to the canvas edge; with per-frame norms every block's input and output is bounded.
+LayerNorm over each frame's 1024 features instead of BatchNorm over the ``B*T`` rows: the same
+parameter count, no running statistics. In the paper's decoder an unusual music-code frame
+leaves ``layer0`` about 10 times as large as a typical one, and BatchNorm, which scales each
+feature by its spread over all rows (running variances as small as 1e-3), multiplies it further
+in every block until the frame comes out as a pose thrown to the canvas edge; a per-frame norm
+bounds each block's contribution.
 
 With ``rhythm_dim`` R > 0 (``--rhythm``, not the paper's) each frame's R rhythm features sit
 between the music code and the noise code, and ``layer0`` takes 266 + R inputs (1024 * R more
@@ -73,8 +73,6 @@ class PoseGenerator(nn.Module):
         self.rhythm_dim = rhythm_dim
         self.rnn_noise = nn.GRU(noise_dim, noise_dim, batch_first=True)
         self.layer0 = nn.Linear(CODE_DIM + rhythm_dim + noise_dim, HIDDEN)
-        self.input_norm = (nn.LayerNorm(HIDDEN, elementwise_affine=False) if norm == "layer"
-                           else nn.Identity())
         self.layer1 = ResidualBlock(norm=norm)
         self.layer2 = ResidualBlock(norm=norm)
         self.layer3 = ResidualBlock(norm=norm)
@@ -86,5 +84,5 @@ class PoseGenerator(nn.Module):
         noise_code, _ = self.rnn_noise(noise)
         heard = [music] if not self.rhythm_dim else [music, rhythm.to(music.dtype)]
         x = torch.cat([*heard, noise_code.tanh()], dim=-1).reshape(batch * frames, -1)
-        x = self.layer3(self.layer2(self.layer1(self.input_norm(self.layer0(x)))))
+        x = self.layer3(self.layer2(self.layer1(self.layer0(x))))
         return self.final_linear(self.dropout(x)).view(batch, frames, -1).tanh()
