@@ -37,9 +37,11 @@ RECIPES = {
     # boundary glitch), bf16 autocast (faster, so more iterations per hour), a warmed-up moving
     # average of the generator's weights, a quarter of the paper's L1 weight (held-out FID, genre
     # and retrieval were better in the README's ablation), and the beat alignment on 4 training
-    # videos held out of training tracked to keep the best generator.
+    # videos held out of training tracked to keep the best generator; issue "dance on the beat":
+    # librosa's rhythm features heard by the generator and the sequence discriminator, and
+    # training poses with their missing joints interpolated.
     "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
-             "val_videos": 4},
+             "val_videos": 4, "rhythm": "librosa", "fill_missing": True},
 }
 
 
@@ -112,7 +114,7 @@ def train_parser():
                              "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
                              "an unusual frame from being amplified into a pose thrown to the edge "
                              "(same parameter count)")
-    recipe.add_argument("--fill_missing", action="store_true",
+    recipe.add_argument("--fill_missing", action=argparse.BooleanOptionalAction, default=False,
                         help="train on poses whose missing joints (OpenPose misses, stored as "
                              "(0, 0)) are interpolated over time, so that neither the L1 term nor "
                              "the discriminators teach the generator to throw a joint to the corner")

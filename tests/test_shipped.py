@@ -10,7 +10,7 @@ from config import DEFAULT_GCN, SHIPPED_GENERATOR
 from dataset.format import CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_FRAME
 from dataset.synthetic_music import STYLE_NAMES, sample_song, synthesize_song
 from model.checkpoint import load_generator, load_st_gcn
-from model.inference import generate_draws
+from model.inference import generate_draws, song_rhythm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,23 +26,25 @@ def test_shipped_files_fit_the_size_budget():
 
 def test_shipped_generator_records_how_it_was_trained():
     record = torch.load(shipped(SHIPPED_GENERATOR), map_location="cpu", weights_only=True)
-    assert record["generator_args"] == {"edge_pad": 6}
+    assert record["generator_args"] == {"edge_pad": 6, "rhythm": "librosa"}
     assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 4
     assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
-    assert record["note"] and record["step"] == 2225
+    assert record["config"]["fill_missing"] and record["config"]["rhythm_discriminator"]
+    assert record["note"] and record["step"] == 1300 and record["heldout"]["beat_align"] > 0.69
     assert all(v.dtype in (torch.float16, torch.float32, torch.int64) for v in record["generator"].values())
 
 
 def test_shipped_generator_dances_differently_to_different_music():
     generator = load_generator(shipped(SHIPPED_GENERATOR))
-    assert generator.edge_pad == 6 and not generator.training
+    assert generator.edge_pad == 6 and generator.rhythm == "librosa" and not generator.training
     rng = np.random.default_rng(0)
     clips = []
     for genre in ("lofi", "techno"):
         song = sample_song(STYLE_NAMES.index(genre), rng)
         audio = synthesize_song(song, 0.0, CLIP_SAMPLES // 2)
         clips.append(audio.reshape(SAMPLE_FRAMES, SAMPLES_PER_FRAME))
-    dances = generate_draws(generator, np.stack(clips).astype(np.float32), 1, 0)[:, 0]
+    rhythm = np.stack([song_rhythm(generator, clip.reshape(-1), SAMPLE_FRAMES) for clip in clips])
+    dances = generate_draws(generator, np.stack(clips).astype(np.float32), 1, 0, rhythm)[:, 0]
     assert dances.shape == (2, SAMPLE_FRAMES, 18, 2) and np.isfinite(dances).all()
     assert dances[..., 0].min() >= 0 and dances[..., 0].max() <= 640
     moving = np.abs(np.diff(dances, axis=1)).mean()

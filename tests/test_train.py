@@ -196,6 +196,8 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert parse_train_args(["--recipe", "beat", "--edge_pad", "2"]).edge_pad == 2
     paper = parse_train_args([])
     assert (paper.edge_pad, paper.ema, paper.eval_every, paper.amp) == (0, 0.0, 0, "fp32")
+    assert (paper.rhythm, paper.fill_missing, paper.lambda_motion, paper.decoder_norm) == (None, False, 0.0, "batch")
+    assert not parse_train_args(["--recipe", "beat", "--no-fill_missing"]).fill_missing
 
 
 def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corpus, tmp_path):
@@ -210,15 +212,15 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
     assert len(lines) == 2 and all(0 <= line["beat_align"] <= 1 for line in lines)
     assert all(line["split"] == "val" for line in lines)  # chosen on training videos held out
     best = torch.load(out / "generator_best.pth", weights_only=True)
-    assert best["step"] in (1, 2) and best["generator_args"] == {"edge_pad": 6}
+    assert best["step"] in (1, 2) and best["generator_args"] == {"edge_pad": 6, "rhythm": "librosa"}
     assert best["heldout_split"] == "val"
 
     last = torch.load(out / "generator_last.pth", weights_only=True)
-    assert last["ema_steps"] == 2 and last["generator_args"] == {"edge_pad": 6}
+    assert last["ema_steps"] == 2 and last["generator_args"] == {"edge_pad": 6, "rhythm": "librosa"}
     assert any(not torch.equal(last["generator_ema"][k], v)
                for k, v in last["generator"].items() if v.is_floating_point())
     dancer = load_generator(out / "generator_last.pth")  # inference takes the averaged weights
-    assert dancer.edge_pad == 6
+    assert dancer.edge_pad == 6 and dancer.rhythm == "librosa"
     for key, value in dancer.state_dict().items():
         assert torch.equal(value, last["generator_ema"][key].float()), key
 
