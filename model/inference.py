@@ -119,7 +119,7 @@ def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_
     """
     device = next(generator.parameters()).device
     inputs = [torch.as_tensor(audio), torch.as_tensor(noise)]
-    if getattr(generator, "rhythm_dim", 0):
+    if generator.rhythm_dim:
         if rhythm is None:
             raise ValueError("this generator hears rhythm features: pass rhythm")
         inputs.append(torch.as_tensor(rhythm))
@@ -138,7 +138,7 @@ def song_rhythm(generator, samples, num_frames):
 
     Shape: ``samples`` ``(N,)`` -> ``(num_frames, 8)`` float32 or None.
     """
-    if not getattr(generator, "rhythm_dim", 0):
+    if not generator.rhythm_dim:
         return None
     return rhythm_features(np.asarray(samples, dtype=np.float64), num_frames)
 
