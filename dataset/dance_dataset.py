@@ -572,12 +572,11 @@ class DanceDataset(Dataset):
         self.rhythm = rhythm
         self._rhythm = None
         if rhythm is not None:
-            if rhythm == "truth" and not self.has_beats():
-                raise DatasetFormatError(f"{self.path}: rhythm from the true beats needs per-clip "
-                                         f"'beats' in the sidecar {meta_path(self.path)}")
-            truth = lambda video, clip: (self.clip_beats(video, clip), self.clip_downbeat(video, clip))
+            if rhythm == "truth" and self.meta is None:
+                raise DatasetFormatError(f"{self.path}: rhythm from the true beats needs the "
+                                         f"sidecar {meta_path(self.path)}")
             sources = [meta_path(self.path)] if rhythm == "truth" else []
-            self._rhythm = clip_rhythm(self.path, corpus, rhythm, truth, sources)[rows]
+            self._rhythm = clip_rhythm(self.path, corpus, rhythm, self._true_rhythm, sources)[rows]
 
     def __len__(self):
         return len(self.keys)
@@ -655,6 +654,16 @@ class DanceDataset(Dataset):
         if bad:
             raise DatasetFormatError(f"{where} holds {bad[0]!r}; expected times in seconds (finite numbers)")
         return [float(b) for b in beats]
+
+    def _true_rhythm(self, video, clip):
+        """``(beats, downbeat)`` of a clip from the sidecar, for the ``"truth"`` rhythm features
+        (computed for every clip of the file, whatever the split)."""
+        beats = self.clip_beats(video, clip)
+        if beats is None:
+            raise DatasetFormatError(f"{self.path}: rhythm from the true beats needs per-clip "
+                                     f"'beats' in the sidecar {meta_path(self.path)}; video "
+                                     f"{video!r} clip {clip!r} has none")
+        return beats, self.clip_downbeat(video, clip)
 
     def clip_downbeat(self, video, clip):
         """Index among :meth:`clip_beats` of the clip's first downbeat (0..3), or None when the

@@ -182,3 +182,12 @@ def test_layer_norm_decoder_has_the_papers_parameter_count_and_is_recorded(tmp_p
     music, _ = batch(1)
     noise = loaded.sample_noise(music)
     torch.testing.assert_close(loaded.eval()(music, noise), generator.eval()(music, noise))
+
+
+def test_truth_rhythm_names_a_clip_without_beats(tiny_corpus):
+    add_sidecar(tiny_corpus)
+    meta = json.loads(meta_path(tiny_corpus).read_text())
+    del meta["videos"]["001"]["clips"]["025"]["beats"]
+    meta_path(tiny_corpus).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="video '001' clip '025' has none"):
+        DanceDataset(tiny_corpus, split="all", rhythm="truth")
