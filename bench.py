@@ -25,7 +25,7 @@ import torch
 from config import bench_parser, enabled_speedups, train_parser
 from dataset.format import SAMPLE_FRAMES, SAMPLES_PER_FRAME
 from dataset.skeleton import POSE_DIM
-from model.gan import PHASES, autocast, build_networks, build_optimizers, training_step, use_memory_format
+from model.gan import PHASES, apply_speedups, autocast, build_networks, build_optimizers, training_step
 from model.st_gcn import STGCN
 from runtime import configure_process, resolve_device, set_threads
 
@@ -49,9 +49,9 @@ class VariantRunner:
         configure_process(self.device, self.speedups, self.args.release_memory)
         torch.manual_seed(seed)
         self.nets = build_networks(self.device)
-        self.optimizers = build_optimizers(self.nets, self.args)
+        self.optimizers = build_optimizers(self.nets, self.args, self.speedups)
         self.st_gcn = STGCN().to(self.device).eval().requires_grad_(False)
-        use_memory_format(self.nets, self.device, self.speedups)
+        apply_speedups(self.nets, self.st_gcn, self.device, self.speedups)
         gen = torch.Generator().manual_seed(seed)
         self.music = torch.randint(-32768, 32768, (batch_size, SAMPLE_FRAMES, SAMPLES_PER_FRAME),
                                    generator=gen).float().to(self.device)

@@ -23,6 +23,12 @@ SPEEDUPS = {
                         "discriminator step for the real, fake and gradient-penalty passes and "
                         "once per generator step for the fake and real passes; gradients sum "
                         "through it and the BatchNorm running statistics get every pass's update",
+    "skip_pooled_out_rows": "the local discriminator's conv6 sees 3 frames and its max-pool keeps "
+                            "the first 2: conv6 computes only the rows the pool reads",
+    "aggregate_first": "the frozen ST-GCN's graph convolutions multiply by the adjacency before "
+                       "the 1x1 convolution instead of after it (the same sum in another order, "
+                       "without a permuted copy of the K-times wider conv output)",
+    "fused_adam": "Adam updates all of a network's parameters in one fused kernel",
     "cudnn_benchmark": "CUDA only: let cuDNN pick the fastest convolution algorithms",
     "channels_last": "CPU, one process only: keep the 2-D convolution weights of both discriminators in "
                      "channels-last layout, which oneDNN runs faster (same values, another "

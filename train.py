@@ -39,8 +39,8 @@ from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
 from metrics.heldout import HeldOutScorer
 from model import checkpoint
-from model.gan import (LOSS_TERMS, NETWORKS, build_ema, build_networks, build_optimizers,
-                       training_step, unwrap, use_memory_format)
+from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
+                       build_optimizers, training_step, unwrap)
 from runtime import (configure_process, init_distributed, report_errors, rng_state, seed_everything,
                      set_rng_state, set_threads)
 
@@ -105,8 +105,8 @@ def train(argv=None):
         generator_args["decoder_norm"] = args.decoder_norm
     nets = build_networks(device, **generator_args,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
-    use_memory_format(nets, device, speedups, world_size)
-    optimizers = build_optimizers(nets, args)
+    apply_speedups(nets, st_gcn, device, speedups, world_size)
+    optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
     if args.eval_every and master:

@@ -28,6 +28,7 @@ from .generator import Generator
 from .local_discriminator import LocalDiscriminator
 from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss
 from .sequence_discriminator import SequenceDiscriminator
+from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion
@@ -42,13 +43,22 @@ def autocast(device, amp):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
 
 
-def use_memory_format(nets, device, speedups, world_size=1):
-    """The ``channels_last`` speed-up: both discriminators' 2-D conv weights in channels-last
-    layout, on CPU (oneDNN) in a single process (DistributedDataParallel cannot broadcast such
-    weights). ``nets`` (from :func:`build_networks`) is converted in place."""
+def apply_speedups(nets, st_gcn, device, speedups, world_size=1):
+    """Set up the speed-ups that change how the networks compute, not what (``config.SPEEDUPS``).
+
+    ``channels_last``: both discriminators' 2-D conv weights in channels-last layout, on CPU
+    (oneDNN) in a single process (DistributedDataParallel cannot broadcast such weights);
+    ``skip_pooled_out_rows``: the local discriminator's conv6 skips the row its pool drops;
+    ``aggregate_first``: the ST-GCN's graph convolutions take the adjacency first.
+    ``nets`` (from :func:`build_networks`) and ``st_gcn`` (or None) are changed in place.
+    """
     if "channels_last" in speedups and device.type == "cpu" and world_size == 1:
         for name in ("local_discriminator", "sequence_discriminator"):
             nets[name].to(memory_format=torch.channels_last)
+    nets["local_discriminator"].hcn.skip_pooled_out_rows = "skip_pooled_out_rows" in speedups
+    for module in st_gcn.modules() if st_gcn is not None else ():
+        if isinstance(module, GraphConv):
+            module.aggregate_first = "aggregate_first" in speedups
     return nets
 
 
@@ -243,14 +253,15 @@ def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm
     return nets
 
 
-def build_optimizers(nets, args):
-    """Adam per network at the paper's learning rates (from ``args``)."""
+def build_optimizers(nets, args, speedups=frozenset()):
+    """Adam per network at the paper's learning rates (from ``args``); one fused kernel per
+    network with the ``fused_adam`` speed-up."""
+    adam = functools.partial(torch.optim.Adam, fused=True if "fused_adam" in speedups else None)
     return {
-        "generator": torch.optim.Adam(nets["generator"].parameters(), lr=args.lr_g),
-        "local_discriminator": torch.optim.Adam(nets["local_discriminator"].parameters(),
-                                                lr=args.lr_d_frame),
-        "sequence_discriminator": torch.optim.Adam(nets["sequence_discriminator"].parameters(),
-                                                   lr=args.lr_d_seq),
+        "generator": adam(nets["generator"].parameters(), lr=args.lr_g),
+        "local_discriminator": adam(nets["local_discriminator"].parameters(), lr=args.lr_d_frame),
+        "sequence_discriminator": adam(nets["sequence_discriminator"].parameters(),
+                                       lr=args.lr_d_seq),
     }
 
 

@@ -245,3 +245,40 @@ def test_load_generator_rebuilds_edge_pad_from_checkpoint(tmp_path):
     audio, noise = torch.randn(1, 50, 1600) * 3000, torch.zeros(1, 50, 10)
     with torch.no_grad():
         assert torch.equal(loaded(audio, noise=noise), net.eval()(audio, noise=noise))
+
+
+def test_aggregate_first_graph_conv_is_the_same_sum():
+    """The ``aggregate_first`` order gives the einsum's features and input gradients, with a
+    non-trivial bias and edge importance (so the bias carried through A is exercised)."""
+    torch.manual_seed(3)
+    gcn = STGCN().eval().requires_grad_(False)
+    for importance in gcn.edge_importance:
+        importance.uniform_(0.5, 1.5)
+    for module in gcn.modules():
+        if isinstance(module, nn.Conv2d):
+            module.bias.uniform_(-0.5, 0.5)
+    pose = torch.randn(3, 20, POSE_DIM, requires_grad=True)
+
+    def features_and_grad(aggregate_first):
+        for block in gcn.st_gcn_networks:
+            block.gcn.aggregate_first = aggregate_first
+        features = gcn.extract_feature(pose)
+        grad, = torch.autograd.grad(sum(f.square().mean() for f in features), pose)
+        return features, grad
+
+    (einsum, einsum_grad), (first, first_grad) = features_and_grad(False), features_and_grad(True)
+    for a, b in zip(einsum, first):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(einsum_grad, first_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_skipping_the_pooled_out_row_keeps_the_local_discriminator_exact():
+    torch.manual_seed(4)
+    local = LocalDiscriminator().eval()
+    pose = torch.rand(2, 50, POSE_DIM) * 2 - 1
+    with torch.no_grad():
+        full = local(pose), local.hcn(pose[:, :5].reshape(2, 5, NUM_JOINTS, 2).permute(0, 3, 1, 2))
+        local.hcn.skip_pooled_out_rows = True
+        skipped = local(pose), local.hcn(pose[:, :5].reshape(2, 5, NUM_JOINTS, 2).permute(0, 3, 1, 2))
+    assert torch.equal(full[0], skipped[0])
+    assert all(torch.equal(a, b) for a, b in zip(full[1], skipped[1]))
