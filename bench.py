@@ -38,10 +38,10 @@ class VariantRunner:
     """
 
     def __init__(self, optimize, amp, batch_size=16, device="cpu", threads=0, seed=0,
-                 no_speedup=(), release_memory=False):
+                 no_speedup=(), release_memory=False, gp_every=1):
         set_threads(threads)
         self.device = resolve_device(device)
-        flags = ([] if optimize else ["--no-optimize"]) + ["--amp", amp]
+        flags = ([] if optimize else ["--no-optimize"]) + ["--amp", amp, "--gp_every", str(gp_every)]
         flags += [flag for name in no_speedup for flag in ("--no_speedup", name)]
         flags += ["--release_memory"] if release_memory else []
         self.args = train_parser().parse_args(flags + ["--batch_size", str(batch_size)])
@@ -63,8 +63,10 @@ class VariantRunner:
             torch.cuda.synchronize(self.device)
 
     def step(self):
-        """Run one training iteration; returns ``{phase: seconds, "total": seconds}``."""
-        times = {}
+        """Run ``--gp_every`` training iterations (the first with the gradient penalty); returns
+        seconds per iteration, ``{phase: seconds, "total": seconds}``, averaged over them."""
+        times = dict.fromkeys((*PHASES, "total"), 0.0)
+        iterations = self.args.gp_every
 
         @contextlib.contextmanager
         def timer(phase):
@@ -72,14 +74,15 @@ class VariantRunner:
             start = time.perf_counter()
             yield
             self._sync()
-            times[phase] = time.perf_counter() - start
+            times[phase] += (time.perf_counter() - start) / iterations
 
-        self._sync()
-        start = time.perf_counter()
-        training_step(self.nets, self.optimizers, self.st_gcn, self.music, self.real, self.args,
-                      self.speedups, timer=timer)
-        self._sync()
-        times["total"] = time.perf_counter() - start
+        for index in range(iterations):
+            self._sync()
+            start = time.perf_counter()
+            training_step(self.nets, self.optimizers, self.st_gcn, self.music, self.real,
+                          self.args, self.speedups, timer=timer, penalise=index == 0)
+            self._sync()
+            times["total"] += (time.perf_counter() - start) / iterations
         return times
 
     def infer(self, clips):
@@ -118,16 +121,19 @@ def _serve(connection, options):
 
 def main(argv=None):
     args = bench_parser(__doc__).parse_args(argv)
-    variants = [("paper loop, fp32", False, "fp32")] + [
-        ("optimised, %s" % amp, True, amp) for amp in args.amp]
+    variants = [("paper loop, fp32", False, "fp32", 1)] + [
+        ("optimised, %s" % amp, True, amp, 1) for amp in args.amp]
+    if args.gp_every > 1:
+        variants += [("optimised, %s, GP/%d" % (amp, args.gp_every), True, amp, args.gp_every)
+                     for amp in args.amp]
     context = multiprocessing.get_context("spawn")
     workers = []
-    for _, optimize, amp in variants:
+    for _, optimize, amp, gp_every in variants:
         parent, child = context.Pipe()
         options = dict(optimize=optimize, amp=amp, batch_size=args.batch_size, device=args.device,
                        threads=args.threads, seed=args.seed,
                        no_speedup=args.no_speedup if optimize else (),
-                       release_memory=args.release_memory and optimize)
+                       release_memory=args.release_memory and optimize, gp_every=gp_every)
         process = context.Process(target=_serve, args=(child, options), daemon=True)
         process.start()
         workers.append((parent, process))
@@ -159,21 +165,47 @@ def main(argv=None):
         parent.send(("stop", None))
         process.join()
 
-    header = "%-18s %7s %7s %9s %8s %8s %8s %9s %8s %9s" % (
+    header = "%-22s %7s %7s %9s %8s %8s %8s %9s %8s %9s" % (
         "variant", "it/s", "speedup", "generate", "local D", "seq D", "G step", "peak RSS",
         "infer", "CUDA peak")
     print(header)
-    baseline = None
-    for (label, _, _), runs, seconds, (rss, cuda) in zip(variants, samples, infer, memory):
+    baseline, results = None, {}
+    for (label, _, _, _), runs, seconds, (rss, cuda) in zip(variants, samples, infer, memory):
         median = {phase: statistics.median(t[phase] for t in runs)
                   for phase in (*PHASES, "total")}
         rate = 1 / median["total"]
         baseline = baseline or rate
-        print("%-18s %7.3f %6.2fx %8.2fs %7.2fs %7.2fs %7.2fs %6.0f MiB %7.3fs %9s" % (
+        results[label] = (rate / baseline, rss)
+        print("%-22s %7.3f %6.2fx %8.2fs %7.2fs %7.2fs %7.2fs %6.0f MiB %7.3fs %9s" % (
             label, rate, rate / baseline, *(median[p] for p in PHASES), rss, seconds,
             "%.0f MiB" % cuda if cuda is not None else "-"))
-    print("it/s and phases: medians of %d iterations; infer: one 5 s clip, batch 1, eval mode"
-          % args.iters)
+    print("it/s and phases: medians of %d samples (a GP/K sample: the mean of K iterations); "
+          "infer: one 5 s clip, batch 1, eval mode" % args.iters)
+    for line in goal_lines(results, args.device):
+        print(line)
+
+
+# The issue's goals for the optimised loop against the paper's: (variant, least speed-up).
+SPEED_GOALS = {"cpu": (("optimised, fp32", 1.5), ("optimised, bf16", 3.0)),
+               "cuda": (("optimised, fp32", 2.0), ("optimised, bf16", 2.0))}
+BF16_RSS_GOAL_MIB = 1.2 * 1024  # peak resident memory of the bf16 loop on CPU
+
+
+def goal_lines(results, device):
+    """``results`` ``{label: (speed-up, peak RSS MiB)}`` against :data:`SPEED_GOALS`: one line each
+    for the goals whose variants ran."""
+    kind = "cuda" if resolve_device(device).type == "cuda" else "cpu"
+    lines = []
+    for label, goal in SPEED_GOALS[kind]:
+        for name in (name for name in results if name.startswith(label)):
+            speedup = results[name][0]
+            lines.append("goal: %s >= %.1fx the paper loop: %.2fx, %s" % (
+                name, goal, speedup, "met" if speedup >= goal else "not met"))
+    for name in (name for name in results if kind == "cpu" and name.startswith("optimised, bf16")):
+        rss = results[name][1]
+        lines.append("goal: %s peak RSS <= %.0f MiB: %.0f MiB, %s" % (
+            name, BF16_RSS_GOAL_MIB, rss, "met" if rss <= BF16_RSS_GOAL_MIB else "not met"))
+    return lines
 
 
 if __name__ == "__main__":

@@ -55,6 +55,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Show defaults and keep the description's line breaks."""
 
 
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more, got %s" % text)
+    return value
+
+
 def _parser(description):
     return argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
 
@@ -153,6 +161,10 @@ def train_parser():
                           "the gradient penalty weight; it weights the perceptual term)")
     opt.add_argument("--lambda_gp", type=float, default=1.0,
                      help="weight of the sequence discriminator's gradient penalty")
+    opt.add_argument("--gp_every", type=positive_int, default=1, metavar="K",
+                     help="lazy regularisation (StyleGAN2; not the paper's): the gradient penalty "
+                          "only every K-th discriminator step, weighted K * lambda_gp (1 = every "
+                          "step, the paper's)")
     short = parser.add_argument_group("short runs")
     short.add_argument("--max_steps", type=int, default=0,
                        help="stop after this many iterations (0 = run all epochs)")
@@ -300,6 +312,10 @@ def bench_parser(description):
     parser.add_argument("--release_memory", action="store_true",
                         help="run the optimised loop with train.py's --release_memory "
                              "(lower peak RSS, slower)")
+    parser.add_argument("--gp_every", type=positive_int, default=1, metavar="K",
+                        help="with K > 1, also time the optimised loop at each --amp with "
+                             "train.py's --gp_every K (not the paper's maths); one of its "
+                             "samples is the mean of K iterations")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 

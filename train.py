@@ -189,7 +189,7 @@ def train(argv=None):
     start, start_step, first_epoch, first_batch = time.time(), step, epoch, batch
     stop = bool(args.max_steps and step >= args.max_steps)
     for epoch in range(first_epoch, args.niter + 1 if not stop else first_epoch):
-        sums, done = dict.fromkeys(LOSS_TERMS, 0.0), 0
+        sums, counts = dict.fromkeys(LOSS_TERMS, 0.0), dict.fromkeys(LOSS_TERMS, 0)
         skip = first_batch if epoch == first_epoch else 0  # batches a resumed run has done
         batch = skip
         bar = tqdm(epoch_batches(train_set, sampler, epoch, skip, args), disable=not master,
@@ -200,19 +200,20 @@ def train(argv=None):
             rhythm = data["rhythm"].to(device) if args.rhythm else None
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args, speedups,
-                                  update_generator=step % args.gap == 0, rhythm=rhythm)
+                                  update_generator=step % args.gap == 0, rhythm=rhythm,
+                                  penalise=step % args.gp_every == 0)
             bad = [name for name, value in terms.items() if not math.isfinite(value)]
             if bad:
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "
                                       "checkpoint there is intact" % (args.out, step, epoch, ", ".join(bad)))
             step += 1
-            done += 1
             if ema is not None:
                 ema.update_parameters(unwrap(nets["generator"]))
             if scorer is not None and step % args.eval_every == 0:
                 evaluate_held_out()
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value
+                counts[name] = counts.get(name, 0) + 1
                 if master:
                     writer.add_scalar("iter/" + name, value, step - 1)
             bar.set_postfix(G="%.3f" % terms.get("g_total", float("nan")),
@@ -232,7 +233,7 @@ def train(argv=None):
                 break
 
         if master:
-            means = {name: total / max(done, 1) for name, total in sums.items()}
+            means = {name: total / max(counts[name], 1) for name, total in sums.items()}
             for name, value in means.items():
                 writer.add_scalar("epoch/" + name, value, epoch)
             log.info("epoch %d step %d  %s  (%.1f s, %.2f it/s)", epoch, step, "  ".join(

@@ -4,6 +4,7 @@ Per iteration, on a batch of (music, dance) pairs:
   1. the generator dances the music:                  fake = G(music, noise)
   2. local discriminator step (5-frame windows):       0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
+       (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
@@ -32,6 +33,7 @@ from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion
+# (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
 
@@ -104,8 +106,9 @@ def local_discriminator_loss(D_local, real, fake):
 def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None):
     """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
 
-    With ``music_code`` (from :func:`shared_music_code`) the three passes use it instead of
-    encoding ``music`` each time; ``rhythm`` conditions all three (when ``D_s`` hears it).
+    With ``music_code`` (from :func:`shared_music_code`) the passes use it instead of encoding
+    ``music`` each time; ``rhythm`` conditions them (when ``D_s`` hears it). ``lambda_gp=None``
+    leaves the penalty pass out (a lazy-regularisation step): returns (BCE terms, None).
     """
     condition = {} if rhythm is None else {"rhythm": rhythm}
     if music_code is None:
@@ -114,8 +117,11 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
         critic, audio = functools.partial(D_seq, music_code=music_code, **condition), None
     prob_real, _ = critic(real, audio)
     prob_fake, _ = critic(fake, audio)
+    loss = 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0))
+    if lambda_gp is None:
+        return loss, None
     gp = gradient_penalty(critic, real, fake, audio)
-    return 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0)) + lambda_gp * gp, gp
+    return loss + lambda_gp * gp, gp
 
 
 def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None):
@@ -182,8 +188,12 @@ def shared_music_code(D_seq, music, passes):
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
-                  update_generator=True, timer=None, rhythm=None):
+                  update_generator=True, timer=None, rhythm=None, penalise=True):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
+
+    ``penalise``: whether this sequence-discriminator step has the gradient penalty (with
+    ``args.gp_every`` K > 1, every K-th step does, weighted ``K * lambda_gp``; else every step,
+    weighted ``lambda_gp``).
 
     ``nets`` may hold DistributedDataParallel wrappers; the discriminator steps train through
     them, the generator step reads the discriminators unwrapped (their gradients are not used).
@@ -211,16 +221,20 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         d_local.backward()
         optimizers["local_discriminator"].step()
 
+    lambda_gp = args.lambda_gp * args.gp_every if penalise else None
     with phase("sequence_d"):
         with cast():
-            code = shared_music_code(unwrap(D_seq), music, passes=3) if share else None
+            passes = 3 if penalise else 2  # real, fake (and the penalty's interpolates)
+            code = shared_music_code(unwrap(D_seq), music, passes) if share else None
             d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
-                                                    args.lambda_gp, music_code=code, rhythm=d_rhythm)
+                                                    lambda_gp, music_code=code, rhythm=d_rhythm)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()
 
-    values = {"d_local": d_local.item(), "d_seq": d_seq.item(), "gradient_penalty": gp.item()}
+    values = {"d_local": d_local.item(), "d_seq": d_seq.item()}
+    if gp is not None:
+        values["gradient_penalty"] = gp.item()
     if update_generator:
         with phase("generator"):
             with cast(), torch.set_grad_enabled(not skip_grads):  # frozen D: no graph needed

@@ -242,3 +242,25 @@ def test_ema_warms_up_then_averages_at_its_decay():
         expected = float(update) if done == 0 else d * expected + (1 - d) * update
         assert ema.module[0].weight.item() == pytest.approx(expected, rel=1e-6)
     assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
+
+
+def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others():
+    torch.manual_seed(5)
+    nets = gan.build_networks(torch.device("cpu"))
+    music, real = batch(seed=6)
+    fake = torch.rand_like(real) * 2 - 1
+    D_seq = nets["sequence_discriminator"]
+    torch.manual_seed(7)
+    penalised, gp = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=3.0)
+    torch.manual_seed(7)
+    plain, none = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=None)
+    assert none is None and gp.item() > 0
+    assert penalised.item() == pytest.approx(plain.item() + 3.0 * gp.item(), rel=1e-6)
+
+    args = args_for("--gp_every", "4")
+    optimizers = gan.build_optimizers(nets, args)
+    skipped = gan.training_step(nets, optimizers, frozen_gcn(), music, real, args,
+                                enabled_speedups(args), penalise=False)
+    assert "gradient_penalty" not in skipped and math.isfinite(skipped["d_seq"])
+    with pytest.raises(SystemExit):
+        args_for("--gp_every", "0")
