@@ -27,7 +27,7 @@ from dataset.format import SAMPLE_FRAMES, SAMPLES_PER_FRAME
 from dataset.skeleton import POSE_DIM
 from model.gan import PHASES, apply_speedups, autocast, build_networks, build_optimizers, training_step
 from model.st_gcn import STGCN
-from runtime import configure_process, resolve_device, set_threads
+from runtime import configure_process, resolve_device
 
 
 class VariantRunner:
@@ -39,7 +39,8 @@ class VariantRunner:
 
     def __init__(self, optimize, amp, batch_size=16, device="cpu", threads=0, seed=0,
                  no_speedup=(), release_memory=False, gp_every=1):
-        set_threads(threads)
+        if threads:  # else torch's default: bench.py measures one fixed setting
+            torch.set_num_threads(threads)
         self.device = resolve_device(device)
         flags = ([] if optimize else ["--no-optimize"]) + ["--amp", amp, "--gp_every", str(gp_every)]
         flags += [flag for name in no_speedup for flag in ("--no_speedup", name)]

@@ -88,7 +88,10 @@ def add_device_args(parser):
                        help="auto picks CUDA when available")
     group.add_argument("--seed", type=int, default=0, help="seed for weights, noise and batch order")
     group.add_argument("--threads", type=int, default=0,
-                       help="CPU threads for torch (0 = torch's default)")
+                       help="CPU threads for torch (0 = automatic: the cores that other processes "
+                            "leave free, re-measured every 10 s while training, so that runs "
+                            "sharing a machine do not stall each other; OMP_NUM_THREADS, when "
+                            "set, is used instead)")
     return group
 
 

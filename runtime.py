@@ -2,11 +2,12 @@
 distributed setup, and the one way every entry point reports a user's error."""
 
 import ctypes
-import logging
 import ctypes.util
+import logging
 import os
 import random
 import sys
+import time
 
 import numpy as np
 import torch
@@ -32,9 +33,82 @@ def seed_everything(seed):
 
 
 def set_threads(threads):
-    """Use ``threads`` CPU threads for torch when positive."""
+    """Use ``threads`` CPU threads for torch when positive. 0 means automatic: torch's own
+    default when ``OMP_NUM_THREADS`` is set (the user's choice stands), else an
+    :class:`AutoThreads` (the cores other processes leave free), returned for its
+    :meth:`~AutoThreads.tick`; otherwise returns None."""
     if threads > 0:
         torch.set_num_threads(threads)
+        return None
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
+    return AutoThreads()
+
+
+def usable_cores():
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def machine_busy_seconds():
+    """CPU seconds the whole machine has spent busy since boot (Linux ``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user .. steal
+
+
+def free_threads(cores, others_busy):
+    """Threads for this process: the ``cores`` other processes (busy ``others_busy`` cores on
+    average) leave free, at least 1."""
+    return max(1, min(cores, cores - round(others_busy)))
+
+
+class AutoThreads:
+    """torch's CPU threads kept to the cores that other processes leave free.
+
+    More torch threads than free cores make every process on the machine stall (two training
+    runs on 2 cores, one with 2 threads: each iteration 3-4x slower than alone). At start the
+    load of other processes is sampled for ``sample_s``; afterwards :meth:`tick` (call it once
+    per iteration) re-measures it every ``every_s`` seconds from the machine's busy time minus
+    this process's own, and changes the thread count when the free cores change. Two runs started
+    together settle on sharing the cores; when one ends the other takes them back.
+    """
+
+    def __init__(self, every_s=10.0, sample_s=0.5):
+        self.cores, self.every_s = usable_cores(), every_s
+        self.threads = self.cores
+        self._mark()
+        if self.cores > 1 and self._busy is not None:
+            time.sleep(sample_s)
+            self._update()
+        torch.set_num_threads(self.threads)
+
+    def _mark(self):
+        self._wall, self._busy, self._own = time.monotonic(), machine_busy_seconds(), time.process_time()
+
+    def _update(self):
+        wall, busy, own = time.monotonic(), machine_busy_seconds(), time.process_time()
+        if busy is None or self._busy is None or wall <= self._wall:
+            return
+        others = max(0.0, (busy - self._busy) - (own - self._own)) / (wall - self._wall)
+        self.threads = free_threads(self.cores, others)
+        self._wall, self._busy, self._own = wall, busy, own
+
+    def tick(self):
+        """Re-measure when ``every_s`` has passed; returns the new thread count when it changed,
+        else None."""
+        if self.cores == 1 or time.monotonic() - self._wall < self.every_s:
+            return None
+        before = self.threads
+        self._update()
+        if self.threads == before:
+            return None
+        torch.set_num_threads(self.threads)
+        return self.threads
 
 
 def rng_state():

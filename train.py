@@ -80,7 +80,7 @@ def train(argv=None):
     rank, world_size, device = init_distributed(args.device)
     master = rank == 0
     logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
-    set_threads(args.threads)
+    threads = set_threads(args.threads)
     seed_everything(args.seed)
     speedups = enabled_speedups(args)
     configure_process(device, speedups, args.release_memory)
@@ -183,9 +183,10 @@ def train(argv=None):
         os.makedirs(args.out, exist_ok=True)
         writer = SummaryWriter(args.out_tensorboard or os.path.join(args.out, "tensorboard"))
         log.info("training on %s: %d samples, %d iterations/epoch, %d epochs, %d process(es) on "
-                 "%s, speed-ups: %s, %s -> %s", args.data, len(train_set), batches_per_epoch,
-                 args.niter, world_size, device, ", ".join(sorted(speedups)) or "none",
-                 args.amp, args.out)
+                 "%s (%d torch threads%s), speed-ups: %s, %s -> %s", args.data, len(train_set),
+                 batches_per_epoch, args.niter, world_size, device, torch.get_num_threads(),
+                 ", automatic" if threads is not None else "",
+                 ", ".join(sorted(speedups)) or "none", args.amp, args.out)
     start, start_step, first_epoch, first_batch = time.time(), step, epoch, batch
     stop = bool(args.max_steps and step >= args.max_steps)
     for epoch in range(first_epoch, args.niter + 1 if not stop else first_epoch):
@@ -207,6 +208,8 @@ def train(argv=None):
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "
                                       "checkpoint there is intact" % (args.out, step, epoch, ", ".join(bad)))
             step += 1
+            if threads is not None and threads.tick():
+                log.info("torch threads: %d (the cores other processes leave free)", threads.threads)
             if ema is not None:
                 ema.update_parameters(unwrap(nets["generator"]))
             if scorer is not None and step % args.eval_every == 0:

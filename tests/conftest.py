@@ -79,6 +79,11 @@ def tiny_corpus(tmp_path):
     return write_corpus_file(tmp_path / "tiny.json")
 
 
+# The entry points' automatic thread count (--threads 0) defers to OMP_NUM_THREADS: the suite,
+# and the command-line runs it starts, use one thread.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
     """One torch thread: the suite's tensors are small, and on a small shared machine more
