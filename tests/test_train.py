@@ -264,3 +264,22 @@ def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others
     assert "gradient_penalty" not in skipped and math.isfinite(skipped["d_seq"])
     with pytest.raises(SystemExit):
         args_for("--gp_every", "0")
+
+
+def test_resuming_keeps_this_runs_adam_kernel(tmp_path):
+    """A checkpoint from a fused-Adam run resumes into --no-optimize with the plain kernel (and
+    back): the kernel is this run's choice, the state the checkpoint's."""
+    torch.manual_seed(3)
+    fused_args, plain_args = args_for(), args_for("--no-optimize")
+    nets = gan.build_networks(torch.device("cpu"))
+    fused = gan.build_optimizers(nets, fused_args, enabled_speedups(fused_args))
+    step(nets, fused, frozen_gcn(), *batch(), fused_args)
+    checkpoint.save_training_state(str(tmp_path), "0001", nets, fused,
+                                   {"epoch": 1, "batch": None, "step": 1, "config": vars(fused_args),
+                                    "rng": [rng_state()], "generator_args": {}})
+    plain = gan.build_optimizers(nets, plain_args, enabled_speedups(plain_args))
+    checkpoint.load_training_state(str(tmp_path / "generator_0001.pth"), nets, plain)
+    for name, optimizer in plain.items():
+        assert optimizer.param_groups[0]["fused"] is None, name
+        assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"],
+                           fused[name].state_dict()["state"][0]["exp_avg"])
