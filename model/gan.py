@@ -232,9 +232,9 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         d_seq.backward()
         optimizers["sequence_discriminator"].step()
 
-    values = {"d_local": d_local.item(), "d_seq": d_seq.item()}
+    losses = {"d_local": d_local, "d_seq": d_seq}
     if gp is not None:
-        values["gradient_penalty"] = gp.item()
+        losses["gradient_penalty"] = gp
     if update_generator:
         with phase("generator"):
             with cast(), torch.set_grad_enabled(not skip_grads):  # frozen D: no graph needed
@@ -245,9 +245,11 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()
-        values["g_total"] = g_total.item()
-        values.update({name: term.item() for name, term in terms.items()})
-    return values
+        losses["g_total"] = g_total
+        losses.update(terms)
+    # One copy to the host for all of them (on CUDA each .item() would wait for the device).
+    values = torch.stack([loss.detach().float() for loss in losses.values()]).tolist()
+    return dict(zip(losses, values))
 
 
 # ----------------------------------------------------------------------------- networks, optimisers
