@@ -16,9 +16,9 @@ then on the concatenated streams (128 channels)::
 
 The bracketed pools are on in the sequence discriminator (``pool_every_block=True``) and off in
 the local one. In the local one conv6 sees 3 frames and its pool keeps the first 2: with
-``skip_pooled_out_rows`` (the ``skip_pooled_out_rows`` speed-up) conv6 computes only the rows the
-pool reads, the same values for a third less arithmetic. Per-layer parameter counts fix the kernel sizes; two details were inferred from the
-original's totals and its FC widths:
+``skip_pooled_out_rows`` (the speed-up of that name) conv6 computes only the rows the pool
+reads, the same values for a third less arithmetic. Per-layer parameter counts fix the kernel
+sizes; two details were inferred from the original's totals and its FC widths:
 
 * ``conv2`` has no temporal padding. The local discriminator's windows are 5 frames; only
   5 -> 3 frames (then MaxPool -> 1) gives its ``256 * 1 * 16 = 4096`` FC input. In the sequence
