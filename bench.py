@@ -12,6 +12,9 @@ sequence D step, G step), peak resident memory of its process, generator inferen
 
     python bench.py                              # batch 16, fp32: paper loop vs optimised
     python bench.py --amp fp32 bf16 --iters 7    # also the optimised loop under bf16 autocast
+    python bench.py --amp fp32 bf16 --iters 7 --threads 2 --gp_every 4   # + lazy-GP rows
+
+The table ends with a line per speed goal of the issue "Speed is quality" (met or not met).
 """
 
 import contextlib
