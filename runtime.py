@@ -81,27 +81,31 @@ class AutoThreads:
     def __init__(self, every_s=10.0, sample_s=0.5):
         self.cores, self.every_s = usable_cores(), every_s
         self.threads = self.cores
-        self._mark()
-        if self.cores > 1 and self._busy is not None:
+        self._last = self._sample()
+        self.enabled = self.cores > 1 and self._last[1] is not None  # else nothing to measure
+        if self.enabled:
             time.sleep(sample_s)
             self._update()
         torch.set_num_threads(self.threads)
 
-    def _mark(self):
-        self._wall, self._busy, self._own = time.monotonic(), machine_busy_seconds(), time.process_time()
+    @staticmethod
+    def _sample():
+        """``(wall clock, machine busy seconds, this process's CPU seconds)``."""
+        return time.monotonic(), machine_busy_seconds(), time.process_time()
 
     def _update(self):
-        wall, busy, own = time.monotonic(), machine_busy_seconds(), time.process_time()
-        if busy is None or self._busy is None or wall <= self._wall:
+        now = self._sample()
+        (wall, busy, own), (last_wall, last_busy, last_own) = now, self._last
+        if busy is None or wall <= last_wall:
             return
-        others = max(0.0, (busy - self._busy) - (own - self._own)) / (wall - self._wall)
+        others = max(0.0, (busy - last_busy) - (own - last_own)) / (wall - last_wall)
         self.threads = free_threads(self.cores, others)
-        self._wall, self._busy, self._own = wall, busy, own
+        self._last = now
 
     def tick(self):
         """Re-measure when ``every_s`` has passed; returns the new thread count when it changed,
         else None."""
-        if self.cores == 1 or time.monotonic() - self._wall < self.every_s:
+        if not self.enabled or time.monotonic() - self._last[0] < self.every_s:
             return None
         before = self.threads
         self._update()
