@@ -345,13 +345,14 @@ def load_training_state(path, nets, optimizers, ema=None):
     for ckpt, file, entries in ((gen, gen_path, GENERATOR_ENTRIES), (disc, disc_path, DISCRIMINATOR_ENTRIES)):
         for key, net in entries.items():
             target = optimizers[net] if key.startswith("optimizer") else unwrap(nets[net])
-            kernels = [(g.get("fused"), g.get("foreach")) for g in getattr(target, "param_groups", ())]
+            groups = target.param_groups if key.startswith("optimizer") else []
+            kernels = [(group.get("fused"), group.get("foreach")) for group in groups]
             try:
                 target.load_state_dict(ckpt[key])
             except (RuntimeError, ValueError, KeyError) as exc:
                 raise CheckpointError(f"{file}: its {key!r} does not fit this run's {net} "
                                       f"({str(exc).splitlines()[0]})") from exc
-            for group, (fused, foreach) in zip(getattr(target, "param_groups", ()), kernels):
+            for group, (fused, foreach) in zip(target.param_groups if groups else [], kernels):
                 group["fused"], group["foreach"] = fused, foreach  # this run's kernels, same maths
     if ema is not None:
         if "generator_ema" not in gen:
