@@ -283,3 +283,52 @@ def test_resuming_keeps_this_runs_adam_kernel(tmp_path):
         assert optimizer.param_groups[0]["fused"] is None, name
         assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"],
                            fused[name].state_dict()["state"][0]["exp_avg"])
+
+
+def test_best_of_noise_picks_the_nearest_draw_and_leaves_no_trace():
+    torch.manual_seed(5)
+    G = Generator(rhythm="librosa")
+    G.train()
+    music, real = batch(size=4, seed=2)
+    rhythm = torch.rand(*real.shape[:2], 8)
+    buffers = {k: v.clone() for k, v in G.state_dict().items() if "running" in k or "tracked" in k}
+
+    torch.manual_seed(11)
+    noise = gan.best_of_noise(G, music, real, 6, rhythm)
+    torch.manual_seed(11)
+    draws = torch.stack([G.sample_noise(music) for _ in range(6)])
+
+    assert noise.shape == (*real.shape[:2], G.noise_dim)
+    for k, v in G.state_dict().items():
+        if k in buffers:
+            assert torch.equal(v, buffers[k]), k
+    assert G.training and all(m.training for m in G.modules())
+    with torch.no_grad(), gan.observing(G):
+        distances = (G.dances(music, draws, rhythm) - real).abs().mean(dim=(2, 3))  # (6, B)
+    best = distances.argmin(dim=0)
+    assert len(set(best.tolist())) > 1  # chosen per sample, not once per batch
+    for sample, draw in enumerate(best.tolist()):
+        assert torch.equal(noise[sample], draws[draw, sample])
+
+
+def test_dances_runs_each_draw_as_forward_would():
+    torch.manual_seed(6)
+    G = Generator().eval()
+    music, _ = batch(seed=3)
+    noises = torch.stack([G.sample_noise(music) for _ in range(3)])
+    with torch.no_grad():
+        together = G.dances(music, noises)
+        apart = torch.stack([G(music, noise=n) for n in noises])
+    torch.testing.assert_close(together, apart, rtol=1e-5, atol=1e-6)
+
+
+def test_a_best_of_k_step_trains():
+    torch.manual_seed(8)
+    args = args_for("--l1_best_of", "4")
+    nets = gan.build_networks(torch.device("cpu"))
+    optimizers = gan.build_optimizers(nets, args, enabled_speedups(args))
+    values = step(nets, optimizers, frozen_gcn(), *batch(), args)
+    assert set(values) == set(gan.LOSS_TERMS) and all(map(math.isfinite, values.values()))
+    assert args_for().l1_best_of == 1
+    with pytest.raises(SystemExit):
+        args_for("--l1_best_of", "0")
