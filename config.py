@@ -131,6 +131,11 @@ def train_parser():
                              "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
                              "an unusual frame from being amplified into a pose thrown to the edge "
                              "(same parameter count)")
+    recipe.add_argument("--decoder_dropout", type=float, default=0.5,
+                        help="dropout before the generator's output layer in training (0.5, the "
+                             "paper's). It is off at inference, and the frame-to-frame jitter it "
+                             "adds in training is most of the motion the discriminators see: a "
+                             "decoder trained with it dances far less once it is off")
     recipe.add_argument("--fill_missing", action=argparse.BooleanOptionalAction, default=False,
                         help="train on poses whose missing joints (OpenPose misses, stored as "
                              "(0, 0)) are interpolated over time, so that neither the L1 term nor "

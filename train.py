@@ -103,7 +103,7 @@ def train(argv=None):
         generator_args["rhythm"] = args.rhythm
     if args.decoder_norm != "batch":
         generator_args["decoder_norm"] = args.decoder_norm
-    nets = build_networks(device, **generator_args,
+    nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     apply_speedups(nets, st_gcn, device, speedups, world_size)
     optimizers = build_optimizers(nets, args, speedups)

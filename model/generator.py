@@ -32,11 +32,13 @@ class Generator(nn.Module):
     ``rhythm`` ``(B, T, 8)``, :data:`dataset.rhythm.FEATURES` per frame, fed to the pose
     generator beside the music code (8,192 more parameters).
     ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
+    ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
+    only active in training, so a checkpoint does not record it).
     """
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch"):
+    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -45,7 +47,7 @@ class Generator(nn.Module):
         self.rhythm_dim = len(FEATURES) if rhythm else 0
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim,
-                                            norm=decoder_norm)
+                                            norm=decoder_norm, dropout=decoder_dropout)
 
     def sample_noise(self, audio):
         """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
