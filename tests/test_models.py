@@ -120,6 +120,19 @@ def test_generator_noise_reproducible(nets):
         generator(audio, noise[:, :10])
 
 
+def test_decoder_dropout_is_the_only_train_mode_randomness_given_the_noise():
+    audio, noise = _audio(2), torch.randn(2, FRAMES, NOISE_DIM) * 0.33
+    outputs = {}
+    for p in (0.5, 0.0):
+        torch.manual_seed(3)
+        generator = Generator(decoder_dropout=p).train()
+        with torch.no_grad():
+            outputs[p] = generator(audio, noise), generator(audio, noise)
+    assert Generator().pose_generator.dropout.p == 0.5
+    assert not torch.equal(*outputs[0.5])
+    assert torch.equal(*outputs[0.0])
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_networks_run_on_cuda():
     device = torch.device("cuda")
