@@ -148,11 +148,6 @@ def train_parser():
                              "is nearest the real one in L1 (best-of-many / IMLE): the noise, not "
                              "an average, then chooses the move the music leaves open (1 = one "
                              "draw, the paper's)")
-    recipe.add_argument("--mismatched_music", action=argparse.BooleanOptionalAction, default=False,
-                        help="the sequence discriminator also learns to reject real dances paired "
-                             "with another sample's music (and rhythm), so it judges whether a "
-                             "dance keeps this music's beat (matching-aware discriminator; off: "
-                             "the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

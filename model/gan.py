@@ -4,8 +4,6 @@ Per iteration, on a batch of (music, dance) pairs:
   1. the generator dances the music:                  fake = G(music, noise)
   2. local discriminator step (5-frame windows):       0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
-       (with --mismatched_music, not the paper's: real dances with another sample's music are
-       fakes too, see sequence_discriminator_loss)
        (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
@@ -148,35 +146,21 @@ def local_discriminator_loss(D_local, real, fake):
     return 0.5 * (bce(D_local(real), 1.0) + bce(D_local(fake), 0.0))
 
 
-def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None,
-                                mismatched=False):
+def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None):
     """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
 
     With ``music_code`` (from :func:`shared_music_code`) the passes use it instead of encoding
     ``music`` each time; ``rhythm`` conditions them (when ``D_s`` hears it). ``lambda_gp=None``
     leaves the penalty pass out (a lazy-regularisation step): returns (BCE terms, None).
-    ``mismatched`` (``--mismatched_music``, not the paper's; a matching-aware discriminator as in
-    Reed et al. 2016) adds real dances paired with the next sample's music and rhythm as a second
-    kind of fake: ``0.5 * (BCE(real, 1) + 0.5 * (BCE(fake, 0) + BCE(mismatched, 0)))``, so the
-    discriminator must check that the dance keeps this music's beat, not only that it looks real.
     """
-    def critic_for(code, audio, beat):
-        condition = {} if beat is None else {"rhythm": beat}
-        if code is None:
-            return functools.partial(D_seq, **condition), audio
-        return functools.partial(D_seq, music_code=code, **condition), None
-
-    critic, audio = critic_for(music_code, music, rhythm)
+    condition = {} if rhythm is None else {"rhythm": rhythm}
+    if music_code is None:
+        critic, audio = functools.partial(D_seq, **condition), music
+    else:
+        critic, audio = functools.partial(D_seq, music_code=music_code, **condition), None
     prob_real, _ = critic(real, audio)
     prob_fake, _ = critic(fake, audio)
-    fake_term = bce(prob_fake, 0.0)
-    if mismatched and real.shape[0] > 1:
-        other = functools.partial(torch.roll, shifts=1, dims=0)
-        wrong, wrong_audio = critic_for(*(None if x is None else other(x)
-                                          for x in (music_code, music, rhythm)))
-        prob_wrong, _ = wrong(real, wrong_audio)
-        fake_term = 0.5 * (fake_term + bce(prob_wrong, 0.0))
-    loss = 0.5 * (bce(prob_real, 1.0) + fake_term)
+    loss = 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0))
     if lambda_gp is None:
         return loss, None
     gp = gradient_penalty(critic, real, fake, audio)
@@ -286,12 +270,10 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     lambda_gp = args.lambda_gp * args.gp_every if penalise else None
     with phase("sequence_d"):
         with cast():
-            # real, fake (, real with mismatched music) (and the penalty's interpolates)
-            passes = 2 + int(args.mismatched_music) + int(penalise)
+            passes = 3 if penalise else 2  # real, fake (and the penalty's interpolates)
             code = shared_music_code(unwrap(D_seq), music, passes) if share else None
-            d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music, lambda_gp,
-                                                    music_code=code, rhythm=d_rhythm,
-                                                    mismatched=args.mismatched_music)
+            d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
+                                                    lambda_gp, music_code=code, rhythm=d_rhythm)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()
