@@ -143,11 +143,6 @@ def train_parser():
     recipe.add_argument("--lambda_motion", type=float, default=0.0,
                         help="weight of a speed-profile term: L1 between the generated and the "
                              "real mean joint speed per frame (0 = off, the paper's)")
-    recipe.add_argument("--l1_best_of", type=positive_int, default=1, metavar="K",
-                        help="draw K noise sequences per sample and train on the one whose dance "
-                             "is nearest the real one in L1 (best-of-many / IMLE): the noise, not "
-                             "an average, then chooses the move the music leaves open (1 = one "
-                             "draw, the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

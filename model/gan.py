@@ -8,8 +8,6 @@ Per iteration, on a batch of (music, dance) pairs:
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
-  With --l1_best_of K (not the paper's), step 1 uses, per sample, the best of K noise draws: the
-  one whose dance is nearest the real one in L1.
 
 With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
 discriminator) also take the batch's per-frame rhythm features.
@@ -89,47 +87,6 @@ def _untimed(_phase):
 
 
 # ----------------------------------------------------------------------------- losses
-
-# ----------------------------------------------------------------------------- best-of-K noise
-
-@contextlib.contextmanager
-def observing(module):
-    """Train-mode forward passes that leave no trace: BatchNorm normalises with the batch's own
-    statistics but keeps its running ones (and its batch count), and dropout is off."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    dropouts = [m for m in module.modules() if isinstance(m, nn.Dropout) and m.training]
-    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
-    for m in norms:
-        m.momentum = 0.0
-    for m in dropouts:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, (momentum, count) in zip(norms, saved):
-            m.momentum = momentum
-            m.num_batches_tracked.copy_(count)
-        for m in dropouts:
-            m.train()
-
-
-def best_of_noise(G, music, real, draws, rhythm=None):
-    """Per sample, the best of ``draws`` noise draws: the one whose dance is nearest ``real`` in L1.
-
-    Not the paper's (``--l1_best_of K``). The music does not say which move a dancer picks, where
-    the dancer stands or how tall they are, so an L1 target is many dances at once; pulled towards
-    all of them, one noise-blind decoder learns their average, a small motion. Applied to the best
-    of K draws (best-of-many samples; implicit maximum likelihood), the L1 pull teaches each region
-    of the noise one dance instead. The draws are judged under :func:`observing`, without
-    gradients. Shapes: ``music`` (B, T, 1600), ``real`` (B, T, 36), ``rhythm`` (B, T, R) or None
-    -> noise (B, T, 10).
-    """
-    noises = torch.stack([G.sample_noise(music) for _ in range(draws)])
-    with torch.no_grad(), observing(G):
-        dances = G.dances(music, noises, rhythm).float()
-    best = (dances - real).abs().mean(dim=(2, 3)).argmin(dim=0)
-    return noises[best, torch.arange(music.shape[0], device=music.device)]
-
 
 def bce(prob, target):
     """Binary cross-entropy of sigmoid outputs against a constant target (1 real, 0 fake).
@@ -254,11 +211,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     heard = {"rhythm": rhythm} if rhythm is not None else {}
     d_rhythm = rhythm if unwrap(D_seq).rhythm_dim else None
 
-    with phase("generate"), cast():
-        if args.l1_best_of > 1:
-            heard["noise"] = best_of_noise(unwrap(G), music, real, args.l1_best_of, rhythm)
-        with torch.set_grad_enabled(update_generator or not skip_grads):
-            fake = G(music, **heard).float()
+    with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
+        fake = G(music, **heard).float()
 
     with phase("local_d"):
         with cast():

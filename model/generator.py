@@ -66,13 +66,3 @@ class Generator(nn.Module):
                              f"{(*audio.shape[:2], self.rhythm_dim)}, got "
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
         return self.pose_generator(self.audio_encoder(audio), noise, rhythm)
-
-    def dances(self, audio, noises, rhythm=None):
-        """One music encoding, several noise draws: ``(B, T, 1600)``, ``(K, B, T, 10)`` ->
-        ``(K, B, T, 36)``. The K draws run through the pose generator as one batch of K * B."""
-        draws = noises.shape[0]
-        code = self.audio_encoder(audio).repeat(draws, 1, 1)
-        if rhythm is not None:
-            rhythm = rhythm.repeat(draws, 1, 1)
-        dance = self.pose_generator(code, noises.flatten(0, 1), rhythm)
-        return dance.unflatten(0, (draws, audio.shape[0]))
