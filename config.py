@@ -44,10 +44,12 @@ RECIPES = {
     # average of the generator's weights, a quarter of the paper's L1 weight (held-out FID, genre
     # and retrieval were better in the README's ablation), and the beat alignment on 4 training
     # videos held out of training tracked to keep the best generator; issue "dance on the beat":
-    # librosa's rhythm features heard by the generator and the sequence discriminator, and
-    # training poses with their missing joints interpolated.
+    # librosa's rhythm features heard by the generator and the sequence discriminator, training
+    # poses with their missing joints interpolated, no dropout before the generator's output (its
+    # jitter was the motion the discriminators saw) and the speed-profile term.
     "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
-             "val_videos": 4, "rhythm": "librosa", "fill_missing": True},
+             "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
+             "lambda_motion": 100.0},
 }
 
 

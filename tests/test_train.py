@@ -197,6 +197,7 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     paper = parse_train_args([])
     assert (paper.edge_pad, paper.ema, paper.eval_every, paper.amp) == (0, 0.0, 0, "fp32")
     assert (paper.rhythm, paper.fill_missing, paper.lambda_motion, paper.decoder_norm) == (None, False, 0.0, "batch")
+    assert paper.decoder_dropout == 0.5 and beat.decoder_dropout == 0.0 and beat.lambda_motion == 100.0
     assert not parse_train_args(["--recipe", "beat", "--no-fill_missing"]).fill_missing
 
 
