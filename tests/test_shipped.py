@@ -30,7 +30,8 @@ def test_shipped_generator_records_how_it_was_trained():
     assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 4
     assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
     assert record["config"]["fill_missing"] and record["config"]["rhythm_discriminator"]
-    assert record["note"] and record["step"] == 1300 and record["heldout"]["beat_align"] > 0.69
+    assert record["config"]["decoder_dropout"] == 0.0 and record["config"]["lambda_motion"] == 100.0
+    assert record["note"] and record["step"] == 1000 and record["heldout"]["beat_align"] > 0.8
     assert all(v.dtype in (torch.float16, torch.float32, torch.int64) for v in record["generator"].values())
 
 
@@ -48,6 +49,7 @@ def test_shipped_generator_dances_differently_to_different_music():
     assert dances.shape == (2, SAMPLE_FRAMES, 18, 2) and np.isfinite(dances).all()
     assert dances[..., 0].min() >= 0 and dances[..., 0].max() <= 640
     moving = np.abs(np.diff(dances, axis=1)).mean()
+    assert np.median(np.linalg.norm(np.diff(dances, axis=1), axis=-1)) > 2.0  # the dancers: 2.9 px
     assert moving > 0.1  # not a frozen pose
     assert np.abs(dances[0] - dances[1]).mean() > moving  # the music changes the dance
 
