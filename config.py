@@ -65,6 +65,14 @@ def positive_int(text):
     return value
 
 
+def probability(text):
+    """argparse type: a number from 0 to 1."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1, got %s" % text)
+    return value
+
+
 def _parser(description):
     return argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
 
@@ -133,7 +141,7 @@ def train_parser():
                              "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
                              "an unusual frame from being amplified into a pose thrown to the edge "
                              "(same parameter count)")
-    recipe.add_argument("--decoder_dropout", type=float, default=0.5,
+    recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "
                              "adds in training is most of the motion the discriminators see: a "
