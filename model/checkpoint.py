@@ -344,16 +344,18 @@ def load_training_state(path, nets, optimizers, ema=None):
                               f"{disc['step']}) are not one checkpoint")
     for ckpt, file, entries in ((gen, gen_path, GENERATOR_ENTRIES), (disc, disc_path, DISCRIMINATOR_ENTRIES)):
         for key, net in entries.items():
-            target = optimizers[net] if key.startswith("optimizer") else unwrap(nets[net])
-            groups = target.param_groups if key.startswith("optimizer") else []
-            kernels = [(group.get("fused"), group.get("foreach")) for group in groups]
+            is_optimizer = key.startswith("optimizer")
+            target = optimizers[net] if is_optimizer else unwrap(nets[net])
+            if is_optimizer:
+                kernels = [(group.get("fused"), group.get("foreach")) for group in target.param_groups]
             try:
                 target.load_state_dict(ckpt[key])
             except (RuntimeError, ValueError, KeyError) as exc:
                 raise CheckpointError(f"{file}: its {key!r} does not fit this run's {net} "
                                       f"({str(exc).splitlines()[0]})") from exc
-            for group, (fused, foreach) in zip(target.param_groups if groups else [], kernels):
-                group["fused"], group["foreach"] = fused, foreach  # this run's kernels, same maths
+            if is_optimizer:  # this run's kernels, the checkpoint's state: same maths
+                for group, (fused, foreach) in zip(target.param_groups, kernels):
+                    group["fused"], group["foreach"] = fused, foreach
     if ema is not None:
         if "generator_ema" not in gen:
             raise CheckpointError(f"{gen_path}: no generator_ema to continue --ema from")
