@@ -5,6 +5,8 @@ import pytest
 
 from dataset.format import FPS, SAMPLE_RATE
 from dataset.skeleton import NUM_JOINTS, normalize
+from dataset.synthetic_dance import sample_dancer, synthesize_dance
+from dataset.synthetic_music import STYLES, sample_song
 from metrics.beats import (
     beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate, joint_speed,
     kinematic_beats, kinematic_tempo, music_beats, music_tempo, tempo_error)
@@ -87,6 +89,25 @@ def test_kinematic_beats_of_a_still_pose_are_empty():
 @pytest.mark.parametrize("bpm", [75.0, 100.0, 112.0, 140.0])
 def test_kinematic_tempo(bpm):
     assert kinematic_tempo(beat_dance(bpm)) == pytest.approx(bpm, rel=0.05)
+
+
+def test_kinematic_tempo_of_the_corpus_dancers():
+    """5 s clips of the synthetic dancers, 8 per genre: their moves change every 2 or 4 beats, and
+    the speed curve's autocorrelation (the earlier estimator) read 8 of these 32 off the beat."""
+    rng = np.random.default_rng(0)
+    right = 0
+    for genre in range(len(STYLES)):
+        for _ in range(8):
+            song, dancer = sample_song(genre, rng), sample_dancer(STYLES[genre].name, rng)
+            dance = synthesize_dance(song, dancer, float(rng.uniform(0, 20)), 5 * FPS)
+            right += tempo_error(kinematic_tempo(dance), song.bpm) <= 0.05
+    assert right >= 31
+
+
+def test_kinematic_tempo_prefers_the_slowest_grid_that_fits_and_needs_three_beats():
+    poses = beat_dance(60.0, seconds=10.0)  # also on every line of 120 and 180 BPM
+    assert kinematic_tempo(poses) == pytest.approx(60.0, abs=0.5)
+    assert np.isnan(kinematic_tempo(beat_dance(60.0, seconds=2.5)))  # two interior beats only
 
 
 # ---- beat alignment, coverage, hit rate, tempo error ----
