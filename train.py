@@ -98,7 +98,8 @@ def train(argv=None):
 
     # ---- networks, optimisers, and the state to continue from
     st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
-    generator_args = {"edge_pad": args.edge_pad}  # rebuilds the generator from a checkpoint
+    # rebuilds the generator from a checkpoint; songs are brought to its training music's level
+    generator_args = {"edge_pad": args.edge_pad, "audio_level": train_set.audio_level()}
     if args.rhythm:
         generator_args["rhythm"] = args.rhythm
     if args.decoder_norm != "batch":

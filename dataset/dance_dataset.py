@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dataset.atomic import atomic_open
+from dataset.audio_level import peak_level
 from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_CLIP, SAMPLES_PER_FRAME
 from dataset.rhythm_cache import SOURCES, clip_rhythm
@@ -607,6 +608,11 @@ class DanceDataset(Dataset):
         copies, item order."""
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
         return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
+
+    def audio_level(self):
+        """The level of the split's music as the encoder hears it: :func:`dataset.audio_level.peak_level`
+        of its 5 s items."""
+        return peak_level(self._audio.reshape(-1, SAMPLE_FRAMES * SAMPLES_PER_FRAME))
 
     def rhythm_windows(self):
         """Every item's rhythm features, item order: ``(N, 50, 8)`` float32 tensor (None without

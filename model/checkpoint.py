@@ -48,7 +48,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "sequence_discriminator": "sequence_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
-GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm")
+GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -142,13 +142,15 @@ def generator_args(path, checkpoint=None):
     """Constructor arguments of the generator in ``path`` (``{}`` for release checkpoints).
 
     Project checkpoints record them under ``"generator_args"`` (e.g. ``{"edge_pad": 6,
-    "rhythm": "librosa"}``: the rhythm features the generator was trained with).
+    "rhythm": "librosa", "audio_level": 15696.0}``: the rhythm features and the level of the
+    music the generator was trained with).
     """
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
-            or args.get("decoder_norm", "batch") not in ("batch", "layer")):
+            or args.get("decoder_norm", "batch") not in ("batch", "layer")
+            or not isinstance(args.get("audio_level", 1.0), (int, float)) or not args.get("audio_level", 1.0) > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

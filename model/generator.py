@@ -34,15 +34,21 @@ class Generator(nn.Module):
     ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
+    ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
+    or None (release checkpoints). Not used by ``forward``: a song is brought to this level
+    before it is danced (:func:`model.inference.dance`), since the encoder hears level.
     """
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5):
+    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
+        if audio_level is not None and not audio_level > 0:
+            raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
         self.edge_pad = edge_pad
+        self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from dataset.audio import frame_audio
+from dataset.audio_level import level_gain
 from dataset.errors import DanceSynthError
 from dataset.format import NOISE_DIM, NOISE_STD, SAMPLE_FRAMES
 from dataset.rhythm import rhythm_features
@@ -145,15 +146,20 @@ def song_rhythm(generator, samples, num_frames):
 
 def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS):
     """Dance a framed song of any length: overlapping windows, shared noise, cross-faded joins.
+    A generator that records the level of its training music (``audio_level``) gets the song
+    scaled to it (:func:`dataset.audio_level.level_gain`), since its encoder hears level.
     A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`).
 
     Shape: ``frames`` ``(T, 1600)`` raw int16-range audio, ``T >= 1`` -> ``(T, 36)`` float32,
     normalised poses (tanh range). Same ``seed``, same poses.
     """
-    frames = torch.as_tensor(np.asarray(frames, dtype=np.float32))
+    frames = np.asarray(frames, dtype=np.float32)
     num_frames = len(frames)
     if num_frames == 0:
         raise ValueError("dance: the song has no frames")
+    if generator.audio_level:
+        frames = frames * np.float32(level_gain(frames, generator.audio_level))
+    frames = torch.as_tensor(frames)
     starts, weights = plan_windows(num_frames, hop=hop, crossfade=crossfade)
     padded = max(num_frames, SAMPLE_FRAMES)
     if padded > num_frames:  # shorter than one window: dance 5 s of (partly silent) music

@@ -153,7 +153,8 @@ def test_a_rhythm_run_records_its_features_and_inference_computes_them_untold(ti
                        "--fill_missing", "--lambda_motion", "10", "--save_every_steps", "0"])
     assert code in (None, 0)
     model = out / "generator_last.pth"
-    assert checkpoint.generator_args(str(model)) == {"edge_pad": 0, "rhythm": "librosa"}
+    recorded = checkpoint.generator_args(str(model))
+    assert recorded.pop("audio_level") > 0 and recorded == {"edge_pad": 0, "rhythm": "librosa"}
     generator = checkpoint.load_generator(str(model))
     assert generator.rhythm == "librosa" and generator.rhythm_dim == R
 

@@ -10,6 +10,7 @@ import torch
 import train
 from config import SPEEDUPS, enabled_speedups, train_parser
 from conftest import batch, frozen_gcn, write_gcn
+from dataset.dance_dataset import DanceDataset
 from model import checkpoint, gan
 from model.generator import Generator
 from model.losses import PERCEPTUAL_WEIGHTS
@@ -215,11 +216,14 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
     assert len(lines) == 2 and all(0 <= line["beat_align"] <= 1 for line in lines)
     assert all(line["split"] == "val" for line in lines)  # chosen on training videos held out
     best = torch.load(out / "generator_best.pth", weights_only=True)
-    assert best["step"] in (1, 2) and best["generator_args"] == {"edge_pad": 6, "rhythm": "librosa"}
+    level = DanceDataset(tiny_corpus, split="train", split_rule="videos:002", val_videos=1).audio_level()
+    assert level > 0
+    assert best["step"] in (1, 2)
+    assert best["generator_args"] == {"edge_pad": 6, "rhythm": "librosa", "audio_level": level}
     assert best["heldout_split"] == "val"
 
     last = torch.load(out / "generator_last.pth", weights_only=True)
-    assert last["ema_steps"] == 2 and last["generator_args"] == {"edge_pad": 6, "rhythm": "librosa"}
+    assert last["ema_steps"] == 2 and last["generator_args"] == best["generator_args"]
     assert any(not torch.equal(last["generator_ema"][k], v)
                for k, v in last["generator"].items() if v.is_floating_point())
     dancer = load_generator(out / "generator_last.pth")  # inference takes the averaged weights
