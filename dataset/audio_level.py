@@ -5,7 +5,7 @@ song mastered louder than the music it was trained on drives it outside what it 
 Measured with the shipped generator (docs/experiments.md section 16): recorded songs peak near
 full scale, twice the embedded corpus's typical peak, and their loudest hits threw the dancer's
 whole skeleton to the canvas edge for a frame (3 to 18 times a song); the same songs played
-at 0.7 times their level threw it never, and danced the same otherwise.
+at 0.7 times their level threw it never, and moved as much.
 
 The level is the median, over 5 s windows (the generator's window), of each window's peak
 absolute sample: a loud transient moves it little, a loud song a lot.
