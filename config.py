@@ -153,6 +153,10 @@ def train_parser():
     recipe.add_argument("--lambda_motion", type=float, default=0.0,
                         help="weight of a speed-profile term: L1 between the generated and the "
                              "real mean joint speed per frame (0 = off, the paper's)")
+    recipe.add_argument("--motion_smooth", type=float, default=0.0,
+                        help="blur both pose sequences over time by a Gaussian of this many frames "
+                             "before the speed-profile term, so it matches the dancer's movement, "
+                             "not the pose tracker's jitter (0 = raw speeds)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

@@ -150,7 +150,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
     if args.lambda_motion:
-        terms["motion"] = speed_profile_loss(fake, real)
+        terms["motion"] = speed_profile_loss(fake, real, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
     return total, terms
 

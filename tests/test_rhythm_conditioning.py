@@ -21,7 +21,7 @@ from dataset.skeleton import fill_missing_joints
 from dataset.synthetic_music import Song, first_downbeat, song_beats
 from model import checkpoint, gan
 from model.generator import Generator
-from model.losses import joint_speed, speed_profile_loss
+from model.losses import joint_speed, smooth_in_time, speed_profile_loss
 from model.sequence_discriminator import SequenceDiscriminator
 
 R = len(FEATURES)
@@ -85,6 +85,17 @@ def test_speed_profile_loss_is_zero_for_the_same_motion_and_grows_with_stillness
     assert joint_speed(real).shape == (2, 49)
     assert speed_profile_loss(real, real).item() == pytest.approx(0.0, abs=1e-6)
     assert speed_profile_loss(still, real).item() == pytest.approx(joint_speed(real).mean().item(), rel=1e-3)
+
+
+def test_smoothing_keeps_steady_motion_and_removes_frame_to_frame_jitter():
+    t = torch.arange(50, dtype=torch.float32)
+    glide = (t[None, :, None] * 0.01).expand(2, 50, 36)  # constant velocity
+    jitter = 0.02 * (-1.0) ** t[None, :, None] * torch.ones(2, 50, 36)  # alternating, no movement
+    assert torch.equal(smooth_in_time(glide, 0.0), glide)
+    torch.testing.assert_close(smooth_in_time(glide, 1.0)[:, 5:-5], glide[:, 5:-5], atol=1e-6, rtol=0)
+    assert smooth_in_time(jitter, 1.0)[:, 5:-5].abs().max() < 0.02 * 0.02
+    assert speed_profile_loss(glide + jitter, glide, sigma=1.0).item() < 0.05 * speed_profile_loss(
+        glide + jitter, glide).item()  # what is left comes from the clip's ends
 
 
 def test_fill_missing_joints_interpolates_over_time():
