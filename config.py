@@ -46,10 +46,11 @@ RECIPES = {
     # videos held out of training tracked to keep the best generator; issue "dance on the beat":
     # librosa's rhythm features heard by the generator and the sequence discriminator, training
     # poses with their missing joints interpolated, no dropout before the generator's output (its
-    # jitter was the motion the discriminators saw) and the speed-profile term.
+    # jitter was the motion the discriminators saw) and the speed-profile term, on poses blurred
+    # over one frame so that it matches the dancers' movement, not the pose tracker's jitter.
     "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
              "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
-             "lambda_motion": 100.0},
+             "lambda_motion": 100.0, "motion_smooth": 1.0},
 }
 
 
