@@ -158,13 +158,6 @@ def train_parser():
                         help="blur both pose sequences over time by a Gaussian of this many frames "
                              "before the speed-profile term, so it matches the dancer's movement, "
                              "not the pose tracker's jitter (0 = raw speeds)")
-    recipe.add_argument("--lambda_step", type=float, default=0.0,
-                        help="weight of a step-limit term: the squared excess, in units of "
-                             "--step_limit, of every generated joint's one-frame step over "
-                             "--step_limit pixels (0 = off, the paper's)")
-    recipe.add_argument("--step_limit", type=float, default=90.0,
-                        help="pixels a joint may move between two frames before --lambda_step "
-                             "weighs in (the synthetic corpus's largest visible step is 88)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

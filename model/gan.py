@@ -7,7 +7,7 @@ Per iteration, on a batch of (music, dance) pairs:
        (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
-       (+ lambda_motion * L_speed and lambda_step * L_step with their flags, not the paper's)
+       (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
 
 With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
 discriminator) also take the batch's per-frame rhythm features.
@@ -27,13 +27,12 @@ from torch.optim.swa_utils import AveragedModel
 
 from .generator import Generator
 from .local_discriminator import LocalDiscriminator
-from .losses import (feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss,
-                     step_limit_loss)
+from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
-              "d_local", "d_seq", "gradient_penalty")  # plus "motion", "step_limit" with their flags
+              "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -130,7 +129,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
-    ``args.lambda_motion`` is set and ``lambda_step * step_limit`` when ``args.lambda_step`` is. ``music_code`` (optional) replaces encoding ``music`` in both
+    ``args.lambda_motion`` is set. ``music_code`` (optional) replaces encoding ``music`` in both
     sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
     Returns ``(total, {term name: tensor})``.
     """
@@ -153,9 +152,6 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     if args.lambda_motion:
         terms["motion"] = speed_profile_loss(fake, real, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
-    if args.lambda_step:
-        terms["step_limit"] = step_limit_loss(fake, args.step_limit)
-        total = total + args.lambda_step * terms["step_limit"]
     return total, terms
 
 

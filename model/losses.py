@@ -6,8 +6,6 @@ All L1 terms are means over elements (``F.l1_loss``'s default), as in the origin
 import torch
 import torch.nn.functional as F
 
-from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH
-
 # Weights of the ten ST-GCN block outputs in the pose perceptual loss (the paper's).
 PERCEPTUAL_WEIGHTS = (20.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 
@@ -97,16 +95,3 @@ def speed_profile_loss(fake, real, sigma=0.0):
     Shape: fake, real ``(B, T, 36)`` -> scalar.
     """
     return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), joint_speed(smooth_in_time(real, sigma)).detach())
-
-
-def step_limit_loss(fake, limit_px):
-    """``mean(relu(|step| - limit)^2) / limit^2`` over every joint's one-frame step in pixels:
-    zero while no joint moves more than ``limit_px`` between two frames, growing fast for a joint
-    thrown across the canvas.
-
-    Shape: fake ``(B, T, 36)`` normalised flat poses -> scalar.
-    """
-    step = (fake[:, 1:] - fake[:, :-1]).reshape(*fake.shape[:1], fake.shape[1] - 1, -1, 2)
-    half = torch.tensor([CANVAS_WIDTH / 2, CANVAS_HEIGHT / 2], device=fake.device, dtype=fake.dtype)
-    pixels = ((step * half).pow(2).sum(-1) + 1e-8).sqrt()
-    return (F.relu(pixels - limit_px) / limit_px).pow(2).mean()

@@ -21,7 +21,7 @@ from dataset.skeleton import fill_missing_joints
 from dataset.synthetic_music import Song, first_downbeat, song_beats
 from model import checkpoint, gan
 from model.generator import Generator
-from model.losses import joint_speed, smooth_in_time, speed_profile_loss, step_limit_loss
+from model.losses import joint_speed, smooth_in_time, speed_profile_loss
 from model.sequence_discriminator import SequenceDiscriminator
 
 R = len(FEATURES)
@@ -96,26 +96,6 @@ def test_smoothing_keeps_steady_motion_and_removes_frame_to_frame_jitter():
     assert smooth_in_time(jitter, 1.0)[:, 5:-5].abs().max() < 0.02 * 0.02
     assert speed_profile_loss(glide + jitter, glide, sigma=1.0).item() < 0.05 * speed_profile_loss(
         glide + jitter, glide).item()  # what is left comes from the clip's ends
-
-
-def test_step_limit_loss_is_zero_within_the_limit_and_grows_with_a_thrown_joint():
-    t = torch.arange(50, dtype=torch.float32)
-    real = (0.1 * torch.sin(t / 3))[None, :, None].expand(2, 50, 36).clone()  # at most 32 px a step
-    thrown = real.clone()
-    thrown[0, 20, 8] += 1.0  # joint 4's x, half the canvas (320 px) in one frame, then back
-    assert step_limit_loss(real, 90.0).item() == 0.0
-    excess = ((320.0 - 90.0) / 90.0) ** 2 * 2 / (2 * 49 * 18)  # two steps out of B * 49 * 18
-    assert step_limit_loss(thrown, 90.0).item() == pytest.approx(excess, rel=0.05)
-
-
-def test_one_step_with_the_step_limit_trains_it():
-    torch.manual_seed(0)
-    args = train.parse_train_args(["--lambda_step", "100", "--step_limit", "1"])
-    nets = gan.build_networks(torch.device("cpu"))
-    optimizers = gan.build_optimizers(nets, args)
-    music, real = batch(2)
-    values = gan.training_step(nets, optimizers, frozen_gcn(), music, real, args)
-    assert set(values) == set(gan.LOSS_TERMS) | {"step_limit"} and values["step_limit"] > 0
 
 
 def test_fill_missing_joints_interpolates_over_time():
