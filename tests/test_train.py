@@ -199,7 +199,7 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert (paper.edge_pad, paper.ema, paper.eval_every, paper.amp) == (0, 0.0, 0, "fp32")
     assert (paper.rhythm, paper.fill_missing, paper.lambda_motion, paper.decoder_norm) == (None, False, 0.0, "batch")
     assert paper.decoder_dropout == 0.5 and beat.decoder_dropout == 0.0 and beat.lambda_motion == 100.0
-    assert (paper.motion_smooth, beat.motion_smooth, paper.lambda_step, beat.lambda_step) == (0.0, 1.0, 0.0, 0.0)
+    assert (paper.motion_smooth, beat.motion_smooth) == (0.0, 1.0)
     with pytest.raises(SystemExit):
         parse_train_args(["--decoder_dropout", "1.5"])
     assert not parse_train_args(["--recipe", "beat", "--no-fill_missing"]).fill_missing
