@@ -37,9 +37,8 @@ def song_level(samples):
 
     Shape: ``(N,)`` samples -> float.
     """
-    samples = np.asarray(samples, dtype=np.float64).reshape(-1)
-    return float(np.median([np.abs(samples[i:i + LEVEL_WINDOW]).max()
-                            for i in range(0, len(samples), LEVEL_WINDOW)])) if samples.size else 0.0
+    samples = np.asarray(samples).reshape(-1)
+    return peak_level(np.pad(samples, (0, -len(samples) % LEVEL_WINDOW)).reshape(-1, LEVEL_WINDOW))
 
 
 def level_gain(samples, level):

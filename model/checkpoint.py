@@ -147,10 +147,11 @@ def generator_args(path, checkpoint=None):
     """
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
+    level = args.get("audio_level", 1.0) if isinstance(args, dict) else None
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("decoder_norm", "batch") not in ("batch", "layer")
-            or not isinstance(args.get("audio_level", 1.0), (int, float)) or not args.get("audio_level", 1.0) > 0):
+            or not isinstance(level, (int, float)) or not level > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

@@ -48,3 +48,12 @@ def test_a_song_is_danced_at_the_generators_level(level):
         assert np.abs(quiet - loud).max() > 1e-3
     else:
         np.testing.assert_allclose(quiet, loud, atol=1e-5)
+
+
+@pytest.mark.parametrize("level", [-1.0, "loud", None])
+def test_a_checkpoint_with_a_bad_level_is_refused_naming_the_file(level, tmp_path):
+    from model import checkpoint
+    path = tmp_path / "g.pth"
+    torch.save({"generator": {}, "generator_args": {"audio_level": level}}, path)
+    with pytest.raises(checkpoint.CheckpointError, match="g.pth: unknown generator_args"):
+        checkpoint.generator_args(path)
