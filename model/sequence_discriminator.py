@@ -95,4 +95,6 @@ class SequenceDiscriminator(nn.Module):
         if music_code is None:
             music_code = self.encode_music(audio)
         fused = self.fuse(torch.cat([pose_code, music_code], dim=1))  # (B, 1, 255)
-        return self.fc(fused.squeeze(1)).sigmoid(), features
+        # sigmoid in float32 (see LocalDiscriminator.forward): a bf16 probability of exactly 1
+        # left this discriminator without gradient for good in bf16 runs
+        return self.fc(fused.squeeze(1)).float().sigmoid(), features

@@ -295,3 +295,27 @@ def test_skipping_the_pooled_out_row_keeps_the_local_discriminator_exact():
         skipped = local(pose), local.hcn(pose[:, :5].reshape(2, 5, NUM_JOINTS, 2).permute(0, 3, 1, 2))
     assert torch.equal(full[0], skipped[0])
     assert all(torch.equal(a, b) for a, b in zip(full[1], skipped[1]))
+
+
+@pytest.mark.parametrize("name", ["local", "sequence"])
+def test_confident_discriminator_keeps_its_gradient_under_bf16_autocast(name):
+    """A logit of 8 is a probability of 1 - 3.4e-4: in bfloat16 that rounds to exactly 1, where
+    BCE has no gradient. The probability must come out in float32 so the discriminator can still
+    learn that a fake is fake (the seed-0 beat-recipe run lost its sequence discriminator so)."""
+    from model.gan import bce
+
+    torch.manual_seed(0)
+    net = LocalDiscriminator() if name == "local" else SequenceDiscriminator()
+    head = net.fc8 if name == "local" else net.fc
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(8.0)
+    pose = _pose(2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        prob = net(pose) if name == "local" else net(pose, _audio(2))[0]
+        loss = bce(prob, 0.0)
+    loss.backward()
+    assert prob.dtype == torch.float32
+    assert prob.max().item() < 1.0
+    assert loss.item() == pytest.approx(8.0, abs=0.01)  # -log(1 - sigmoid(8)) ~ 8.0003
+    assert head.bias.grad.item() == pytest.approx(1.0, abs=1e-3)  # d/db = sigmoid(8)
