@@ -12,6 +12,13 @@ DEFAULT_GCN = "./pretrain_model/GCN.pth"
 SHIPPED_GENERATOR = "./pretrain_model/generator.pth"
 DEFAULT_EMBEDDING = "pretrain_model/embedding.pth"
 
+# What a run keeps its best generator by (train.py --select, select_checkpoint.py --by);
+# metrics.heldout.selection_score computes them.
+SELECTIONS = {
+    "beat": "beat_align: the mean of the music- and motion-averaged beat alignment",
+    "beat_genre": "the mean of beat_align and the ST-GCN's genre accuracy (realism as well)",
+}
+
 # Speed-ups of the training loop (train.py), by name; none changes the maths.
 SPEEDUPS = {
     "skip_unused_grads": "the generator step freezes the discriminators' weights, so no weight "
@@ -164,6 +171,9 @@ def train_parser():
     recipe.add_argument("--eval_every", type=int, default=0,
                         help="every this many iterations, score the held-out beat alignment "
                              "and keep the best generator as generator_best.pth (0 = off)")
+    recipe.add_argument("--select", default="beat", choices=SELECTIONS,
+                        help="what --eval_every keeps generator_best.pth by: " + "; ".join(
+                            "%s: %s" % item for item in SELECTIONS.items()))
     recipe.add_argument("--val_videos", type=int, default=0,
                         help="hold this many training videos out of training and score "
                              "--eval_every on them (0 = score on the test split, which then "
@@ -455,6 +465,25 @@ def song_video_bench_parser(description):
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads, as get_demo.py's default (0 = torch's default)")
+    return parser
+
+
+def select_parser():
+    """Options of ``select_checkpoint.py``."""
+    parser = _parser("Choose a run's generator again from its saved checkpoints, by a held-out "
+                     "score: every generator_*.pth in the run folder is scored on the run's own "
+                     "held-out clips (its --val_videos, seed and rhythm features, as train.py's "
+                     "--eval_every does) and the best is written as generator_selected.pth.")
+    parser.add_argument("run", help="a train.py --out folder")
+    parser.add_argument("--by", default="beat_genre", choices=SELECTIONS,
+                        help="the score to choose by: " + "; ".join(
+                            "%s: %s" % item for item in SELECTIONS.items()))
+    parser.add_argument("--gcn", default=None,
+                        help="ST-GCN for genre accuracy (default: the run's --pretrain_GCN)")
+    parser.add_argument("--out", default=None,
+                        help="where to write the chosen generator (default: "
+                             "<run>/generator_selected.pth)")
+    add_device_args(parser)
     return parser
 
 

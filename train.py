@@ -37,7 +37,7 @@ from tqdm import tqdm
 from config import enabled_speedups, parse_train_args
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from metrics.heldout import HeldOutScorer
+from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
                        build_optimizers, training_step, unwrap)
@@ -56,6 +56,19 @@ def replicas_agree(nets):
     digests = [None] * dist.get_world_size()
     dist.all_gather_object(digests, digest.hexdigest())
     return len(set(digests)) == 1
+
+
+def kept_score(out, select):
+    """The selection score of the ``generator_best.pth`` already in ``out`` (-inf if there is
+    none, or it was scored without what ``select`` needs), so a resumed run replaces it only
+    with a better generator."""
+    path = os.path.join(out, "generator_best.pth")
+    if not os.path.exists(path):
+        return -math.inf
+    try:
+        return selection_score(checkpoint.read(path).get("heldout") or {}, select)
+    except (KeyError, ValueError):
+        return -math.inf
 
 
 # ----------------------------------------------------------------------------- data
@@ -111,11 +124,19 @@ def train(argv=None):
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
     if args.eval_every and master:
-        scorer = HeldOutScorer(args.data, args.split, args.seed, args.val_videos, args.rhythm)
+        scorer = HeldOutScorer(args.data, args.split, args.seed, args.val_videos, args.rhythm,
+                               st_gcn, checkpoint.st_gcn_record(args.pretrain_GCN).get("classes"),
+                               device)
         if scorer.split == "test":
             log.warning("--eval_every scores the test videos: generator_best.pth is chosen on "
                         "them, so its scores there are optimistic (--val_videos N avoids this)")
-        log.info("checkpoint selection on %s videos %s", scorer.split, " ".join(scorer.video_ids))
+        if args.select == "beat_genre" and scorer.labels is None:
+            raise DanceSynthError("--select beat_genre needs the genre of the held-out clips (a "
+                                  "<data>_meta.json sidecar) and an ST-GCN that records its class "
+                                  "names (pretrain_gcn.py's); %s or %s lacks them"
+                                  % (args.data, args.pretrain_GCN))
+        log.info("checkpoint selection on %s videos %s by %s", scorer.split,
+                 " ".join(scorer.video_ids), args.select)
     best = -math.inf
     step, epoch, batch, rng = 0, 1, 0, None
     resume = checkpoint.latest_checkpoint(args.out) if args.resume == "auto" else args.resume
@@ -138,6 +159,8 @@ def train(argv=None):
             log.warning("resuming with other %s than %s's run: it will not continue exactly",
                         ", ".join(changed), resume)
         log.info("resuming from %s: step %d, epoch %d, batch %d", resume, step, epoch, batch)
+        if scorer is not None:
+            best = kept_score(args.out, args.select)
     elif args.resume == "auto":
         log.info("no checkpoint in %s: starting afresh", args.out)
     if world_size > 1:
@@ -168,15 +191,17 @@ def train(argv=None):
             writer.add_scalar("heldout/" + name, value, step)
         with open(os.path.join(args.out, "heldout.jsonl"), "a") as f:
             f.write(json.dumps({"step": step, "split": scorer.split, **scores}) + "\n")
-        if scores["beat_align"] > best:
-            best = scores["beat_align"]
+        score = selection_score(scores, args.select)
+        if score > best:
+            best = score
             checkpoint.save_generator(
                 os.path.join(args.out, "generator_best.pth"), dancer.state_dict(),
                 {"step": step, "epoch": epoch, "config": vars(args),
                  "generator_args": generator_args, "heldout": scores,
                  "heldout_split": scorer.split})
-        log.info("step %d %s beat alignment %.3f (best %.3f)", step, scorer.split,
-                 scores["beat_align"], best)
+        log.info("step %d %s beat alignment %.3f, genre accuracy %.3f (%s: %.3f, best %.3f)", step,
+                 scorer.split, scores["beat_align"], scores.get("genre_accuracy", math.nan),
+                 args.select, score, best)
 
     # ---- loop
     writer = None

@@ -1,36 +1,59 @@
-"""Held-out beat alignment while training, to keep the best generator of a volatile GAN run.
+"""Held-out scores while training, to keep the best generator of a volatile GAN run.
 
-The score is the mean of the two published beat-alignment variants (averaged over music beats
-and over motion beats, see :mod:`metrics.beats`) on the validation (or test) videos, with
+The beat score is the mean of the two published beat-alignment variants (averaged over music
+beats and over motion beats, see :mod:`metrics.beats`) on the validation (or test) videos, with
 librosa's music beats as in ``evaluate.py``. The motion-averaged variant punishes jitter (many
 spurious kinematic beats) that the music-averaged one rewards; a dance without kinematic beats
-scores 0 on it.
+scores 0 on it. Given the frozen ST-GCN and its class names, the scorer also reports its genre
+accuracy on the same dances: a realism check that beat alignment alone does not make.
 """
 
 import math
 
+import numpy as np
+
 from dataset.dance_dataset import DanceDataset
-from metrics.evaluation import beat_scores
+from metrics.evaluation import beat_scores, genre_accuracy
 from metrics.music_set import dataset_music
+from metrics.table import gcn_outputs
 from model.inference import generate_draws
+
+def selection_score(scores, by="beat"):
+    """The number to keep the best generator by (higher is better), from a scorer's ``scores``;
+    ``by`` is one of ``config.SELECTIONS``."""
+    if by == "beat":
+        return scores["beat_align"]
+    if by == "beat_genre":
+        if math.isnan(scores.get("genre_accuracy", math.nan)):
+            raise ValueError("selection by beat_genre needs genre accuracy: give the scorer the "
+                             "ST-GCN, its class names, and clips with known genres")
+        return 0.5 * (scores["beat_align"] + scores["genre_accuracy"])
+    raise ValueError(f"unknown selection {by!r}")
 
 
 class HeldOutScorer:
     """Scores a generator on clips that it does not train on (one fixed noise draw per clip).
 
     ``rhythm``: the source of the rhythm features the generator hears (its ``rhythm``), or None.
+    ``st_gcn`` and ``classes`` (the frozen ST-GCN and its class names, optional) add
+    ``genre_accuracy`` when the held-out clips' genres are known.
 
     With ``val_videos`` those are the validation videos held out of the training split;
     without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
     """
 
-    def __init__(self, data, split_rule, seed=0, val_videos=0, rhythm=None):
+    def __init__(self, data, split_rule, seed=0, val_videos=0, rhythm=None, st_gcn=None,
+                 classes=None, device="cpu"):
         self.split = "val" if val_videos else "test"
         held_out = DanceDataset(data, split=self.split, split_rule=split_rule, val_videos=val_videos,
                                 rhythm=rhythm)
         self.video_ids = held_out.video_ids
         self.music, _ = dataset_music(held_out)
         self.seed = seed
+        self.st_gcn, self.device, self.labels = st_gcn, device, None
+        if st_gcn is not None and classes and self.music.genres is not None:
+            index = {name: k for k, name in enumerate(classes)}
+            self.labels = np.array([index.get(genre, -1) for genre in self.music.genres])
 
     def __call__(self, generator):
         """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""
@@ -41,4 +64,7 @@ class HeldOutScorer:
         scores = beat_scores(dances, self.music.beats)
         motion = scores["beat_align_motion"]
         scores["beat_align"] = 0.5 * (scores["beat_align_music"] + (0.0 if math.isnan(motion) else motion))
+        if self.labels is not None:
+            _, logits = gcn_outputs(self.st_gcn, dances, self.device)
+            scores["genre_accuracy"] = genre_accuracy(logits, self.labels)
         return scores

@@ -1,0 +1,91 @@
+"""Choose a run's generator again, from its saved checkpoints, by another held-out score.
+
+    python select_checkpoint.py log/run1 --by beat_genre
+
+``train.py --eval_every`` keeps one ``generator_best.pth`` by one score. This scores every
+generator the run saved (``generator_XXXX.pth``, ``generator_last.pth``, ``generator_best.pth``;
+the averaged weights where the run kept them) on the run's own held-out clips, the same clips
+and noise draw as training used, prints a line each, and writes the best as
+``generator_selected.pth`` in ``generator_best.pth``'s format (with its scores and ``selected_by``).
+"""
+
+import glob
+import logging
+import math
+import os
+import sys
+
+from config import select_parser
+from dataset.errors import DanceSynthError
+from metrics.heldout import HeldOutScorer, selection_score
+from model import checkpoint
+from runtime import report_errors, resolve_device, set_threads
+
+log = logging.getLogger("select_checkpoint")
+
+SELECTED = "generator_selected.pth"
+
+
+def run_checkpoints(run):
+    """The run's generator files, oldest step first: ``[(step, path, stored checkpoint)]``."""
+    found = []
+    for path in glob.glob(os.path.join(run, "generator_*.pth")):
+        if os.path.basename(path) == SELECTED:
+            continue
+        stored = checkpoint.read(path)
+        if isinstance(stored, dict) and "generator" in stored and "config" in stored:
+            found.append((stored.get("step", -1), path, stored))
+    if not found:
+        raise DanceSynthError(f"{run}: no generator_*.pth written by train.py")
+    return sorted(found, key=lambda item: (item[0], item[1]))
+
+
+def select(args):
+    """Score the run's generators, write the best; returns the path written."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    found = run_checkpoints(args.run)
+    config = found[-1][2]["config"]
+    if not config.get("val_videos"):
+        log.warning("%s held out no validation videos: this scores the test split, which then "
+                    "judges the chosen generator optimistically", args.run)
+    gcn_path = args.gcn or config["pretrain_GCN"]
+    st_gcn = checkpoint.load_st_gcn(gcn_path, device)
+    scorer = HeldOutScorer(config["data"], config["split"], config["seed"], config.get("val_videos", 0),
+                           found[-1][2].get("generator_args", {}).get("rhythm"), st_gcn,
+                           checkpoint.st_gcn_record(gcn_path).get("classes"), device)
+    if args.by == "beat_genre" and scorer.labels is None:
+        raise DanceSynthError(f"--by beat_genre needs the genre of the held-out clips (a sidecar "
+                              f"beside {config['data']}) and an ST-GCN that records its class names "
+                              f"(pretrain_gcn.py's); {gcn_path} or the data lacks them")
+    best, chosen = -math.inf, None
+    for step, path, stored in found:
+        generator = checkpoint.load_generator(path, device)
+        scores = scorer(generator)
+        score = selection_score(scores, args.by)
+        log.info("%-28s step %5s  beat_align %.3f  genre %.3f  %s %.3f", os.path.basename(path), step,
+                 scores["beat_align"], scores.get("genre_accuracy", math.nan), args.by, score)
+        if score > best:
+            best, chosen = score, (step, path, stored, scores)
+    step, path, stored, scores = chosen
+    out = args.out or os.path.join(args.run, SELECTED)
+    checkpoint.save_generator(out, checkpoint.load_generator_state(path, stored), {
+        "step": step, "epoch": stored.get("epoch"), "config": config,
+        "generator_args": stored.get("generator_args", {}), "heldout": scores,
+        "heldout_split": scorer.split, "selected_by": args.by, "selected_from": os.path.basename(path)})
+    log.info("%s: step %s (%s) by %s %.3f on the %s videos %s", out, step, os.path.basename(path),
+             args.by, best, scorer.split, " ".join(scorer.video_ids))
+    return out
+
+
+def run(argv=None):
+    select(select_parser().parse_args(argv))
+
+
+def main(argv=None):
+    return report_errors(run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

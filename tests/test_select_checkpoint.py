@@ -1,0 +1,113 @@
+"""Held-out genre accuracy, the selection scores, select_checkpoint.py and a resumed run's best."""
+
+import math
+
+import pytest
+import torch
+
+import select_checkpoint
+import train
+from conftest import frozen_gcn, write_gcn
+from dataset.synthetic import generate_corpus, write_corpus
+from metrics.evaluation import genre_accuracy
+from metrics.heldout import HeldOutScorer, selection_score
+from metrics.table import gcn_outputs
+from model import checkpoint
+from model.generator import Generator
+from model.inference import generate_draws
+
+CLASSES = ["hiphop", "house", "lofi", "techno"]
+
+
+@pytest.fixture(scope="module")
+def genre_corpus(tmp_path_factory):
+    """A 4-video synthetic corpus (one video per genre, 1 clip each) with its sidecar."""
+    path = tmp_path_factory.mktemp("genres") / "synthetic.json"
+    write_corpus(path, *generate_corpus(videos=4, clips=1, seed=3))
+    return str(path)
+
+
+def write_classifier(path):
+    """:func:`frozen_gcn` saved with the class names pretrain_gcn.py records."""
+    checkpoint.save_st_gcn(str(path), frozen_gcn().state_dict(), 4, {"classes": CLASSES})
+    return str(path)
+
+
+def train_run(corpus, gcn, out, *extra):
+    return train.main(["--data", corpus, "--pretrain_GCN", gcn, "--out", str(out), "--batch_size", "2",
+                       "--eval_every", "1", "--val_videos", "1", "--rhythm", "truth", *extra])
+
+
+def test_selection_scores():
+    scores = {"beat_align": 0.6, "genre_accuracy": 0.8}
+    assert selection_score(scores, "beat") == 0.6
+    assert selection_score(scores, "beat_genre") == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="genre accuracy"):
+        selection_score({"beat_align": 0.6}, "beat_genre")
+    with pytest.raises(ValueError, match="unknown selection"):
+        selection_score(scores, "fid")
+
+
+def test_scorer_adds_the_st_gcn_genre_accuracy_of_the_dances_it_scores(genre_corpus):
+    torch.manual_seed(0)
+    generator = Generator(rhythm="truth").eval()
+    gcn = frozen_gcn()
+    scorer = HeldOutScorer(genre_corpus, "auto", seed=0, val_videos=1, rhythm="truth",
+                           st_gcn=gcn, classes=CLASSES)
+    scores = scorer(generator)
+    dances = generate_draws(generator, scorer.music.audio, 1, 0, scorer.music.rhythm)[:, 0]
+    _, logits = gcn_outputs(gcn, dances, "cpu")
+    labels = [CLASSES.index(genre) for genre in scorer.music.genres]
+    assert scores["genre_accuracy"] == genre_accuracy(logits, labels)
+    assert len(scorer.music.names) * scores["genre_accuracy"] == pytest.approx(
+        round(len(scorer.music.names) * scores["genre_accuracy"]))
+    plain = HeldOutScorer(genre_corpus, "auto", seed=0, val_videos=1, rhythm="truth")(generator)
+    assert "genre_accuracy" not in plain and plain["beat_align"] == scores["beat_align"]
+
+
+def test_beat_genre_selection_needs_genres_and_class_names(genre_corpus, tmp_path, capsys):
+    gcn = write_gcn(tmp_path / "GCN.pth")  # records no class names
+    assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1",
+                     "--select", "beat_genre") == 1
+    assert "--select beat_genre needs" in capsys.readouterr().err
+
+
+def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genre_corpus, tmp_path):
+    gcn = write_classifier(tmp_path / "GCN.pth")
+    run = tmp_path / "run"
+    assert train_run(genre_corpus, gcn, run, "--max_steps", "2", "--gap_save", "1",
+                     "--select", "beat_genre") == 0
+    lines = [line for line in (run / "heldout.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and all('"genre_accuracy"' in line for line in lines)
+
+    assert select_checkpoint.main([str(run), "--by", "beat_genre"]) == 0
+    chosen = torch.load(run / "generator_selected.pth", weights_only=True)
+    assert chosen["selected_by"] == "beat_genre" and chosen["heldout_split"] == "val"
+    source = run / chosen["selected_from"]
+    assert chosen["step"] == torch.load(source, weights_only=True)["step"]
+    expected = checkpoint.load_generator_state(str(source))
+    for key, value in chosen["generator"].items():
+        assert torch.equal(value, expected[key]), key
+    # the training loop's own score of that step is the one select_checkpoint.py recomputed
+    best = torch.load(run / "generator_best.pth", weights_only=True)
+    assert best["heldout"]["beat_align"] >= 0 and 0 <= chosen["heldout"]["genre_accuracy"] <= 1
+    score = selection_score(chosen["heldout"], "beat_genre")
+    assert score == pytest.approx(selection_score(best["heldout"], "beat_genre"))
+    dancer = checkpoint.load_generator(str(run / "generator_selected.pth"))
+    assert dancer.rhythm == "truth"
+
+
+def test_a_resumed_run_keeps_the_best_it_had(genre_corpus, tmp_path):
+    gcn = write_classifier(tmp_path / "GCN.pth")
+    run = tmp_path / "run"
+    assert train_run(genre_corpus, gcn, run, "--max_steps", "1") == 0
+    kept = torch.load(run / "generator_best.pth", weights_only=True)
+    kept["heldout"]["beat_align"] = 2.0  # better than any real score
+    torch.save(kept, run / "generator_best.pth")
+    assert train.kept_score(str(run), "beat") == 2.0
+    assert train_run(genre_corpus, gcn, run, "--max_steps", "2", "--resume", "auto") == 0
+    after = torch.load(run / "generator_best.pth", weights_only=True)
+    assert after["step"] == kept["step"] and after["heldout"]["beat_align"] == 2.0
+    assert math.isinf(train.kept_score(str(tmp_path / "none"), "beat"))
+    assert train.kept_score(str(run), "beat_genre") == pytest.approx(
+        0.5 * (2.0 + kept["heldout"]["genre_accuracy"]))
