@@ -144,6 +144,10 @@ def train_parser():
     recipe.add_argument("--rhythm_discriminator", action=argparse.BooleanOptionalAction,
                         default=True,
                         help="with --rhythm, the sequence discriminator hears the features too")
+    recipe.add_argument("--rhythm_tempo", action=argparse.BooleanOptionalAction, default=False,
+                        help="with --rhythm, the pose generator also hears the tempo that the beat "
+                             "phase implies (log2(BPM / 120) per 5 s window): it decodes each frame "
+                             "on its own, so it cannot read the tempo off one frame's phase")
     recipe.add_argument("--decoder_norm", default="batch", choices=("batch", "layer"),
                         help="normalisation in the generator's residual blocks: BatchNorm over "
                              "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "

@@ -115,6 +115,11 @@ def train(argv=None):
     generator_args = {"edge_pad": args.edge_pad, "audio_level": train_set.audio_level()}
     if args.rhythm:
         generator_args["rhythm"] = args.rhythm
+    if args.rhythm_tempo:
+        if not args.rhythm:
+            raise DanceSynthError("--rhythm_tempo reads the tempo off the rhythm features: give "
+                                  "--rhythm librosa (or truth) too")
+        generator_args["rhythm_tempo"] = True
     if args.decoder_norm != "batch":
         generator_args["decoder_norm"] = args.decoder_norm
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,

@@ -255,14 +255,15 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 # ----------------------------------------------------------------------------- networks, optimisers
 
 def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm_discriminator=False,
-                   decoder_dropout=0.5, audio_level=None):
+                   decoder_dropout=0.5, audio_level=None, rhythm_tempo=False):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``.
 
-    ``rhythm`` (a source name) makes the generator hear rhythm features, and with
-    ``rhythm_discriminator`` the sequence discriminator too.
+    ``rhythm`` (a source name) makes the generator hear rhythm features (with ``rhythm_tempo``
+    also the tempo they imply), and with ``rhythm_discriminator`` the sequence discriminator too.
     """
     generator = Generator(edge_pad=edge_pad, rhythm=rhythm, decoder_norm=decoder_norm,
-                          decoder_dropout=decoder_dropout, audio_level=audio_level)
+                          decoder_dropout=decoder_dropout, audio_level=audio_level,
+                          rhythm_tempo=rhythm_tempo)
     heard = generator.rhythm_dim if rhythm_discriminator else 0
     nets = {"generator": generator, "local_discriminator": LocalDiscriminator(),
             "sequence_discriminator": SequenceDiscriminator(rhythm_dim=heard)}

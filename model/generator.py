@@ -13,6 +13,7 @@ from dataset.rhythm_cache import SOURCES
 
 from .music_encoder import MusicEncoder
 from .pose_generator import PoseGenerator
+from .tempo import phase_tempo
 
 
 class Generator(nn.Module):
@@ -31,6 +32,8 @@ class Generator(nn.Module):
     (``"librosa"`` or ``"truth"``, :mod:`dataset.rhythm_cache`): then ``forward`` also takes
     ``rhythm`` ``(B, T, 8)``, :data:`dataset.rhythm.FEATURES` per frame, fed to the pose
     generator beside the music code (8,192 more parameters).
+    ``rhythm_tempo``: with ``rhythm``, the pose generator also hears the tempo that the beat
+    phase implies (:func:`model.tempo.phase_tempo`, one more input; 1,024 more parameters).
     ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
@@ -41,18 +44,22 @@ class Generator(nn.Module):
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None):
+    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
+                 rhythm_tempo=False):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
+        if rhythm_tempo and not rhythm:
+            raise ValueError("rhythm_tempo reads the tempo off the rhythm features: give rhythm too")
         if audio_level is not None and not audio_level > 0:
             raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
         self.edge_pad = edge_pad
         self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
+        self.rhythm_tempo = bool(rhythm_tempo)
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
-        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim,
+        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim + self.rhythm_tempo,
                                             norm=decoder_norm, dropout=decoder_dropout)
 
     def sample_noise(self, audio):
@@ -71,4 +78,6 @@ class Generator(nn.Module):
             raise ValueError(f"this generator hears rhythm features: rhythm must have shape "
                              f"{(*audio.shape[:2], self.rhythm_dim)}, got "
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
+        if self.rhythm_tempo:
+            rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
         return self.pose_generator(self.audio_encoder(audio), noise, rhythm)
