@@ -27,17 +27,17 @@ SELECTED = "generator_selected.pth"
 
 
 def run_checkpoints(run):
-    """The run's generator files, oldest step first: ``[(step, path, stored checkpoint)]``."""
+    """The run's generator files, oldest step first: ``[(step, path)]``."""
     found = []
     for path in glob.glob(os.path.join(run, "generator_*.pth")):
         if os.path.basename(path) == SELECTED:
             continue
         stored = checkpoint.read(path)
         if isinstance(stored, dict) and "generator" in stored and "config" in stored:
-            found.append((stored.get("step", -1), path, stored))
+            found.append((stored.get("step", -1), path))
     if not found:
         raise DanceSynthError(f"{run}: no generator_*.pth written by train.py")
-    return sorted(found, key=lambda item: (item[0], item[1]))
+    return sorted(found)
 
 
 def select(args):
@@ -46,36 +46,36 @@ def select(args):
     set_threads(args.threads)
     device = resolve_device(args.device)
     found = run_checkpoints(args.run)
-    config = found[-1][2]["config"]
+    latest = checkpoint.read(found[-1][1])
+    config = latest["config"]
     if not config.get("val_videos"):
         log.warning("%s held out no validation videos: this scores the test split, which then "
                     "judges the chosen generator optimistically", args.run)
     gcn_path = args.gcn or config["pretrain_GCN"]
-    st_gcn = checkpoint.load_st_gcn(gcn_path, device)
     scorer = HeldOutScorer(config["data"], config["split"], config["seed"], config.get("val_videos", 0),
-                           found[-1][2].get("generator_args", {}).get("rhythm"), st_gcn,
+                           latest.get("generator_args", {}).get("rhythm"),
+                           checkpoint.load_st_gcn(gcn_path, device),
                            checkpoint.st_gcn_record(gcn_path).get("classes"), device)
-    if args.by == "beat_genre" and scorer.labels is None:
-        raise DanceSynthError(f"--by beat_genre needs the genre of the held-out clips (a sidecar "
-                              f"beside {config['data']}) and an ST-GCN that records its class names "
-                              f"(pretrain_gcn.py's); {gcn_path} or the data lacks them")
+    scorer.check_selection(args.by, config["data"], gcn_path)
     best, chosen = -math.inf, None
-    for step, path, stored in found:
-        generator = checkpoint.load_generator(path, device)
-        scores = scorer(generator)
+    for step, path in found:
+        stored = checkpoint.read(path)
+        scores = scorer(checkpoint.load_generator(path, device, stored))
         score = selection_score(scores, args.by)
         log.info("%-28s step %5s  beat_align %.3f  genre %.3f  %s %.3f", os.path.basename(path), step,
                  scores["beat_align"], scores.get("genre_accuracy", math.nan), args.by, score)
         if score > best:
-            best, chosen = score, (step, path, stored, scores)
-    step, path, stored, scores = chosen
+            best = score
+            chosen = {"step": step, "epoch": stored.get("epoch"), "config": config,
+                      "generator_args": stored.get("generator_args", {}), "heldout": scores,
+                      "heldout_split": scorer.split, "selected_by": args.by,
+                      "selected_from": os.path.basename(path),
+                      "state": checkpoint.load_generator_state(path, stored)}
     out = args.out or os.path.join(args.run, SELECTED)
-    checkpoint.save_generator(out, checkpoint.load_generator_state(path, stored), {
-        "step": step, "epoch": stored.get("epoch"), "config": config,
-        "generator_args": stored.get("generator_args", {}), "heldout": scores,
-        "heldout_split": scorer.split, "selected_by": args.by, "selected_from": os.path.basename(path)})
-    log.info("%s: step %s (%s) by %s %.3f on the %s videos %s", out, step, os.path.basename(path),
-             args.by, best, scorer.split, " ".join(scorer.video_ids))
+    state = chosen.pop("state")
+    checkpoint.save_generator(out, state, chosen)
+    log.info("%s: step %s (%s) by %s %.3f on the %s videos %s", out, chosen["step"],
+             chosen["selected_from"], args.by, best, scorer.split, " ".join(scorer.video_ids))
     return out
 
 

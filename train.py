@@ -135,11 +135,7 @@ def train(argv=None):
         if scorer.split == "test":
             log.warning("--eval_every scores the test videos: generator_best.pth is chosen on "
                         "them, so its scores there are optimistic (--val_videos N avoids this)")
-        if args.select == "beat_genre" and scorer.labels is None:
-            raise DanceSynthError("--select beat_genre needs the genre of the held-out clips (a "
-                                  "<data>_meta.json sidecar) and an ST-GCN that records its class "
-                                  "names (pretrain_gcn.py's); %s or %s lacks them"
-                                  % (args.data, args.pretrain_GCN))
+        scorer.check_selection(args.select, args.data, args.pretrain_GCN)
         log.info("checkpoint selection on %s videos %s by %s", scorer.split,
                  " ".join(scorer.video_ids), args.select)
     best = -math.inf

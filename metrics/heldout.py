@@ -13,10 +13,12 @@ import math
 import numpy as np
 
 from dataset.dance_dataset import DanceDataset
+from dataset.errors import DanceSynthError
 from metrics.evaluation import beat_scores, genre_accuracy
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.inference import generate_draws
+
 
 def selection_score(scores, by="beat"):
     """The number to keep the best generator by (higher is better), from a scorer's ``scores``;
@@ -54,6 +56,14 @@ class HeldOutScorer:
         if st_gcn is not None and classes and self.music.genres is not None:
             index = {name: k for k, name in enumerate(classes)}
             self.labels = np.array([index.get(genre, -1) for genre in self.music.genres])
+
+    def check_selection(self, by, data, st_gcn_path):
+        """Stop with a one-line error when selection ``by`` needs a score this scorer cannot give
+        (``data`` and ``st_gcn_path`` name the files it came from)."""
+        if by == "beat_genre" and self.labels is None:
+            raise DanceSynthError(f"selection by beat_genre needs the genre of the held-out clips "
+                                  f"(a <stem>_meta.json sidecar beside {data}) and an ST-GCN that "
+                                  f"records its class names (pretrain_gcn.py's, not {st_gcn_path})")
 
     def __call__(self, generator):
         """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""

@@ -174,9 +174,10 @@ def load_generator_state(path, checkpoint=None):
     return _checked(path, state, reference, "generator")
 
 
-def load_generator(path, device="cpu"):
-    """A :class:`Generator` built and loaded from ``path``, in eval mode on ``device``."""
-    checkpoint = read(path)
+def load_generator(path, device="cpu", checkpoint=None):
+    """A :class:`Generator` built and loaded from ``path`` (or from ``checkpoint``, what ``path``
+    holds when it has been read already), in eval mode on ``device``."""
+    checkpoint = read(path) if checkpoint is None else checkpoint
     generator = Generator(**generator_args(path, checkpoint))
     generator.load_state_dict(load_generator_state(path, checkpoint))
     return generator.to(device).eval()

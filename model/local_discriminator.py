@@ -42,6 +42,6 @@ class LocalDiscriminator(nn.Module):
         windows = windows.reshape(batch * count, self.window, pose.shape[2])
         trunk = self.hcn(flat_to_nctv(windows))[-1]
         score = self.fc8(self.fc7(trunk.flatten(1)))
-        # sigmoid in float32: under bf16 autocast a logit above ~7 would round to exactly 1,
+        # sigmoid in float32: under bf16 autocast a logit above about 6 rounds to exactly 1,
         # whose BCE gradient is 0 (the discriminator could never recover)
         return score.float().sigmoid().view(batch, count)

@@ -69,7 +69,7 @@ def test_beat_genre_selection_needs_genres_and_class_names(genre_corpus, tmp_pat
     gcn = write_gcn(tmp_path / "GCN.pth")  # records no class names
     assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1",
                      "--select", "beat_genre") == 1
-    assert "--select beat_genre needs" in capsys.readouterr().err
+    assert "selection by beat_genre needs the genre" in capsys.readouterr().err
 
 
 def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genre_corpus, tmp_path):
