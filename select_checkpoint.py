@@ -27,17 +27,18 @@ SELECTED = "generator_selected.pth"
 
 
 def run_checkpoints(run):
-    """The run's generator files, oldest step first: ``[(step, path)]``."""
+    """The run's generator files, oldest step first: ``[(step, path, stored checkpoint)]``, the
+    tensors memory-mapped from the files (a run's checkpoints can be gigabytes)."""
     found = []
     for path in glob.glob(os.path.join(run, "generator_*.pth")):
         if os.path.basename(path) == SELECTED:
             continue
-        stored = checkpoint.read(path)
+        stored = checkpoint.read(path, mmap=True)
         if isinstance(stored, dict) and "generator" in stored and "config" in stored:
-            found.append((stored.get("step", -1), path))
+            found.append((stored.get("step", -1), path, stored))
     if not found:
         raise DanceSynthError(f"{run}: no generator_*.pth written by train.py")
-    return sorted(found)
+    return sorted(found, key=lambda item: item[:2])
 
 
 def select(args):
@@ -46,7 +47,7 @@ def select(args):
     set_threads(args.threads)
     device = resolve_device(args.device)
     found = run_checkpoints(args.run)
-    latest = checkpoint.read(found[-1][1])
+    latest = found[-1][2]
     config = latest["config"]
     if not config.get("val_videos"):
         log.warning("%s held out no validation videos: this scores the test split, which then "
@@ -58,8 +59,7 @@ def select(args):
                            checkpoint.st_gcn_record(gcn_path).get("classes"), device)
     scorer.check_selection(args.by, config["data"], gcn_path)
     best, chosen = -math.inf, None
-    for step, path in found:
-        stored = checkpoint.read(path)
+    for step, path, stored in found:
         scores = scorer(checkpoint.load_generator(path, device, stored))
         score = selection_score(scores, args.by)
         log.info("%-28s step %5s  beat_align %.3f  genre %.3f  %s %.3f", os.path.basename(path), step,

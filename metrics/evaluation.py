@@ -160,6 +160,15 @@ def fid_in_sample_span(features_a, features_b, eps=1e-6):
     return fid((features_a - origin) @ basis, (features_b - origin) @ basis, eps)
 
 
+def genre_labels(genres, classes):
+    """Class index of each clip's genre in ``classes`` (-1 where the classifier lacks it).
+
+    Shape: N genre names, C class names -> ``(N,)`` ints.
+    """
+    index = {name: k for k, name in enumerate(classes)}
+    return np.array([index.get(genre, -1) for genre in genres], dtype=int)
+
+
 def genre_accuracy(logits, labels):
     """Fraction of clips whose arg-max class is their label; labels < 0 (unknown) are skipped.
 

@@ -10,11 +10,9 @@ accuracy on the same dances: a realism check that beat alignment alone does not 
 
 import math
 
-import numpy as np
-
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from metrics.evaluation import beat_scores, genre_accuracy
+from metrics.evaluation import beat_scores, genre_accuracy, genre_labels
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.inference import generate_draws
@@ -54,8 +52,7 @@ class HeldOutScorer:
         self.seed = seed
         self.st_gcn, self.device, self.labels = st_gcn, device, None
         if st_gcn is not None and classes and self.music.genres is not None:
-            index = {name: k for k, name in enumerate(classes)}
-            self.labels = np.array([index.get(genre, -1) for genre in self.music.genres])
+            self.labels = genre_labels(self.music.genres, classes)
 
     def check_selection(self, by, data, st_gcn_path):
         """Stop with a one-line error when selection ``by`` needs a score this scorer cannot give

@@ -18,7 +18,7 @@ import torch
 from dataset.skeleton import NUM_JOINTS, missing_mask, normalize
 from metrics.diversity import diversity, multimodality
 from metrics.evaluation import (beat_scores, corner_frames, derangement, edge_jump, fid_in_sample_span,
-                                genre_accuracy, median_step, retrieval_accuracy, standardize, tempo_scores,
+                                genre_accuracy, genre_labels, median_step, retrieval_accuracy, standardize, tempo_scores,
                                 thrown_steps)
 from metrics.fid import kinetic_features
 
@@ -146,8 +146,7 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
             draw_features = gcn(row.draws.reshape(-1, *row.draws.shape[2:]))[0]
             scores["multimodality_gcn"] = multimodality(draw_features.reshape(*row.draws.shape[:2], -1))
         if classes is not None and music.genres is not None:
-            index = {name: k for k, name in enumerate(classes)}
-            labels = np.array([index.get(music.genres[m], -1) for m in row.music])
+            labels = genre_labels([music.genres[m] for m in row.music], classes)
             scores["genre_accuracy"] = genre_accuracy(logits, labels)
     if similarity is not None and len(row.dances) >= 2:
         scores["retrieval_top1"] = retrieval_accuracy(similarity, distractors, np.random.default_rng([seed, 2]))

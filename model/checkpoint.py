@@ -58,11 +58,12 @@ class CheckpointError(DanceSynthError, ValueError):
 
 # ----------------------------------------------------------------------------- reading and writing
 
-def read(path):
+def read(path, mmap=False):
     """The object stored in ``path`` (on the CPU); :class:`CheckpointError` for a missing or
-    unreadable file, in one line."""
+    unreadable file, in one line. ``mmap`` maps the tensors from the file instead of reading
+    them, so a caller that holds many checkpoints pays memory only for what it touches."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
     except IsADirectoryError:

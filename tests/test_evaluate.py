@@ -13,8 +13,8 @@ from conftest import write_corpus_file
 from dataset.audio import write_wav
 from dataset.dance_dataset import DanceDataset
 from dataset.synthetic import generate_corpus, write_corpus
-from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, retrieval_accuracy,
-                                standardize, tempo_scores, window_beats)
+from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, genre_labels,
+                                retrieval_accuracy, standardize, tempo_scores, window_beats)
 from metrics.fid import fid
 from metrics.music_set import dataset_music
 from metrics.table import METRICS, Row, control_rows, format_table, mean_pose, score_rows
@@ -207,3 +207,8 @@ def test_cli_on_a_folder_of_poses_and_songs(corpus, embedding_file, tmp_path, mo
     poses = report["results"]["poses"]
     assert poses["fid_kinetic"] is not None and poses["retrieval_top1"] is not None
     assert report["gcn"] is None and poses["fid_gcn"] is None
+
+
+def test_genre_labels_index_the_classes_and_mark_unknown_genres():
+    labels = genre_labels(["lofi", "house", "tango", "lofi"], ["hiphop", "house", "lofi", "techno"])
+    assert labels.tolist() == [2, 1, -1, 2]
