@@ -153,6 +153,11 @@ def train_parser():
                              "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
                              "an unusual frame from being amplified into a pose thrown to the edge "
                              "(same parameter count)")
+    recipe.add_argument("--code_shrink", type=probability, default=0.0, metavar="S",
+                        help="in training, pull each clip's mean music code towards the batch's by "
+                             "a random fraction below S, so that the decoder also learns to dance "
+                             "the smaller song-level codes the encoder gives songs it has not heard "
+                             "(0, the paper's: off; model/code_shrink.py)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

@@ -123,6 +123,7 @@ def train(argv=None):
     if args.decoder_norm != "batch":
         generator_args["decoder_norm"] = args.decoder_norm
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
+                          code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     apply_speedups(nets, st_gcn, device, speedups, world_size)
     optimizers = build_optimizers(nets, args, speedups)

@@ -11,6 +11,7 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
+from .code_shrink import shrink_clip_code
 from .music_encoder import MusicEncoder
 from .pose_generator import PoseGenerator
 from .tempo import phase_tempo
@@ -37,6 +38,9 @@ class Generator(nn.Module):
     ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
+    ``code_shrink``: in training only, each clip's mean music code is pulled towards the batch's
+    by a random fraction below this (:func:`model.code_shrink.shrink_clip_code`); 0, the paper's,
+    leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -45,7 +49,7 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False):
+                 rhythm_tempo=False, code_shrink=0.0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -53,7 +57,10 @@ class Generator(nn.Module):
             raise ValueError("rhythm_tempo reads the tempo off the rhythm features: give rhythm too")
         if audio_level is not None and not audio_level > 0:
             raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
+        if not 0.0 <= code_shrink <= 1.0:
+            raise ValueError(f"code_shrink {code_shrink!r}: expected a number from 0 to 1")
         self.edge_pad = edge_pad
+        self.code_shrink = code_shrink
         self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
@@ -80,4 +87,7 @@ class Generator(nn.Module):
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
         if self.rhythm_tempo:
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
-        return self.pose_generator(self.audio_encoder(audio), noise, rhythm)
+        music = self.audio_encoder(audio)
+        if self.training and self.code_shrink:
+            music = shrink_clip_code(music, self.code_shrink)
+        return self.pose_generator(music, noise, rhythm)

@@ -1,0 +1,28 @@
+"""Song-level shrinkage of the music code in training, so the decoder dances songs it has not heard.
+
+The music encoder sets each song apart from the corpus's centre by its mean code over a clip
+(genre, and the song itself). On songs it has not heard that offset is smaller: for the shipped
+generator, its length over the held-out test clips is 0.77 of the training clips' (1.27 against
+1.66), although a linear probe still reads the genre off it on 98 % of them. The decoder learns
+its moves from the training songs' full-size offsets, so on a new song it falls back to the
+moves of the centre. Shrinking each training clip's offset by a random fraction shows the
+decoder smaller offsets than it would otherwise see, with the same music to be danced.
+"""
+
+import torch
+
+
+def shrink_clip_code(code, max_fraction):
+    """Pull each clip's mean code towards the batch's mean by a random fraction in ``[0, max_fraction)``.
+
+    Every frame of clip b moves by the same vector, ``-f_b * (mean_t code[b] - mean_b mean_t code)``,
+    so the code's changes from frame to frame are kept. The batch's mean is a constant (no gradient).
+
+    Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype; ``max_fraction`` in ``[0, 1]``.
+    """
+    if not 0.0 <= max_fraction <= 1.0:
+        raise ValueError(f"max_fraction {max_fraction!r}: expected a number from 0 to 1")
+    clip_mean = code.mean(dim=1, keepdim=True)
+    centre = clip_mean.mean(dim=0, keepdim=True).detach()
+    fraction = torch.rand(code.shape[0], 1, 1, device=code.device, dtype=code.dtype) * max_fraction
+    return code - fraction * (clip_mean - centre)

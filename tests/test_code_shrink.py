@@ -1,0 +1,77 @@
+"""--code_shrink: each training clip's mean music code pulled towards the batch's, in training only."""
+
+import pytest
+import torch
+
+import train
+from conftest import write_gcn
+from model import checkpoint
+from model.code_shrink import shrink_clip_code
+from model.generator import Generator
+
+
+def offsets(code):
+    """Each clip's mean code minus the batch's mean: ``(B, T, C)`` -> ``(B, C)``."""
+    clip_mean = code.mean(dim=1)
+    return clip_mean - clip_mean.mean(dim=0)
+
+
+def test_shrink_moves_every_frame_of_a_clip_by_one_vector_towards_the_centre():
+    torch.manual_seed(0)
+    code = torch.randn(6, 50, 8)
+    shrunk = shrink_clip_code(code, 0.5)
+    moved = shrunk - code
+    assert torch.allclose(moved, moved[:, :1].expand_as(moved), atol=1e-6)  # frame changes kept
+    # the move is -f * offset: parallel to the offset, with 0 <= f < 0.5
+    fraction = -(moved[:, 0] * offsets(code)).sum(1) / offsets(code).pow(2).sum(1)
+    assert torch.allclose(moved[:, 0], -fraction[:, None] * offsets(code), atol=1e-5)
+    assert ((fraction >= 0) & (fraction < 0.5)).all()
+    assert fraction.std() > 0.01  # one fraction per clip, not one per batch
+    assert torch.allclose(shrunk.mean(dim=(0, 1)), code.mean(dim=(0, 1)) - (fraction[:, None] * offsets(code)).mean(0),
+                          atol=1e-6)
+
+
+def test_no_shrink_leaves_the_code_and_a_fraction_out_of_range_is_refused():
+    code = torch.randn(3, 10, 4)
+    assert torch.equal(shrink_clip_code(code, 0.0), code)
+    with pytest.raises(ValueError, match="max_fraction"):
+        shrink_clip_code(code, 1.5)
+
+
+def test_shrink_passes_gradients_to_the_code():
+    code = torch.randn(4, 10, 4, requires_grad=True)
+    shrink_clip_code(code, 0.5).square().sum().backward()
+    assert code.grad is not None and torch.isfinite(code.grad).all() and code.grad.abs().sum() > 0
+
+
+def test_generator_shrinks_only_in_training_and_only_when_asked():
+    torch.manual_seed(1)
+    plain = Generator(decoder_dropout=0.0)
+    shrinking = Generator(decoder_dropout=0.0, code_shrink=0.5)
+    shrinking.load_state_dict(plain.state_dict())
+    audio, noise = torch.randn(4, 20, 1600) * 3000, torch.randn(4, 20, 10) * 0.33
+    plain.eval(), shrinking.eval()
+    with torch.no_grad():
+        assert torch.equal(plain(audio, noise), shrinking(audio, noise))  # inference: unchanged
+    plain.train(), shrinking.train()
+    with torch.no_grad():
+        torch.manual_seed(2)
+        trained_plain = plain(audio, noise)
+        state = torch.get_rng_state()
+        assert not torch.allclose(shrinking(audio, noise), trained_plain, atol=1e-4)
+        torch.manual_seed(2)
+        assert torch.equal(plain(audio, noise), trained_plain)
+        assert torch.equal(torch.get_rng_state(), state)  # code_shrink 0 draws no random numbers
+    with pytest.raises(ValueError, match="code_shrink"):
+        Generator(code_shrink=-0.1)
+
+
+def test_train_with_code_shrink_writes_a_checkpoint_that_loads_as_usual(tiny_corpus, tmp_path):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
+                       "--batch_size", "2", "--split", "videos:002", "--code_shrink", "0.5",
+                       "--save_every_steps", "0"]) == 0
+    model = str(out / "generator_last.pth")
+    assert "code_shrink" not in checkpoint.generator_args(model)  # training only: not recorded
+    assert checkpoint.load_generator(model).code_shrink == 0.0
