@@ -373,6 +373,22 @@ def probe_parser(description):
     return parser
 
 
+def probe_genre_parser(description):
+    """Options of ``probe_genre.py``."""
+    parser = _parser(description)
+    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--gcn", default=DEFAULT_GCN, help="frozen ST-GCN classifier (pretrain_gcn.py)")
+    parser.add_argument("--val_videos", type=int, default=4,
+                        help="training videos the generator held out for validation (the beat "
+                             "recipe's 4): left out of the probe's training clips")
+    parser.add_argument("--ridge", type=float, default=10.0, help="ridge penalty of the linear probe")
+    parser.add_argument("--scale", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0], metavar="W",
+                        help="lengthen the test clips' song-level offsets by 1 + W before dancing them")
+    add_data_args(parser)
+    add_device_args(parser)
+    return parser
+
+
 def embedding_parser(description):
     """Options of ``train_embedding.py``."""
     parser = _parser(description)

@@ -78,16 +78,24 @@ class Generator(nn.Module):
     def forward(self, audio, noise=None, rhythm=None):
         if noise is None:
             noise = self.sample_noise(audio)
-        elif noise.shape != (*audio.shape[:2], self.noise_dim):
-            raise ValueError(f"noise must have shape {(*audio.shape[:2], self.noise_dim)}, got "
+        return self.decode(self.audio_encoder(audio), noise, rhythm)
+
+    def decode(self, music, noise, rhythm=None):
+        """Poses from the music code: ``forward`` after the music encoder (for probes that
+        change the code).
+
+        Shape: ``music`` ``(B, T, 256)``, ``noise`` ``(B, T, 10)``, ``rhythm`` ``(B, T, 8)`` or
+        None -> ``(B, T, 36)``.
+        """
+        if noise.shape != (*music.shape[:2], self.noise_dim):
+            raise ValueError(f"noise must have shape {(*music.shape[:2], self.noise_dim)}, got "
                              f"{tuple(noise.shape)}")
-        if self.rhythm_dim and (rhythm is None or rhythm.shape != (*audio.shape[:2], self.rhythm_dim)):
+        if self.rhythm_dim and (rhythm is None or rhythm.shape != (*music.shape[:2], self.rhythm_dim)):
             raise ValueError(f"this generator hears rhythm features: rhythm must have shape "
-                             f"{(*audio.shape[:2], self.rhythm_dim)}, got "
+                             f"{(*music.shape[:2], self.rhythm_dim)}, got "
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
         if self.rhythm_tempo:
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
-        music = self.audio_encoder(audio)
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
         return self.pose_generator(music, noise, rhythm)
