@@ -31,9 +31,8 @@ from dataset.format import FPS, SAMPLE_FRAMES
 from metrics.phase_probe import beat_phase, energy_envelope, ridge_probe, with_context
 from model.checkpoint import generator_args, load_generator
 from model.generator import Generator
+from model.inference import music_code
 from runtime import report_errors, resolve_device, set_threads
-
-BATCH = 32
 
 
 def phase_targets(dataset):
@@ -47,13 +46,6 @@ def phase_targets(dataset):
         times = (np.arange(SAMPLE_FRAMES) + dataset.window_start(index)) / FPS
         targets.append(beat_phase(times, beats))
     return np.stack(targets)
-
-
-def music_code(generator, audio, device):
-    """The generator's music encoder output: ``(N, 50, 1600)`` -> ``(N, 50, C)`` numpy."""
-    with torch.no_grad():
-        return torch.cat([generator.audio_encoder(audio[i:i + BATCH].to(device)).float().cpu()
-                          for i in range(0, len(audio), BATCH)]).numpy()
 
 
 def probe(argv=None):
@@ -70,8 +62,8 @@ def probe(argv=None):
 
     rows = {
         "energy_envelope": lambda split: energy_envelope(audio[split].numpy()),
-        "music_code": lambda split: music_code(model, audio[split], device),
-        "untrained_code": lambda split: music_code(untrained, audio[split], device),
+        "music_code": lambda split: music_code(model, audio[split]).cpu().numpy(),
+        "untrained_code": lambda split: music_code(untrained, audio[split]).cpu().numpy(),
     }
     print(f"beat phase probes: {args.data}, train {len(sets['train'])} clips -> held-out test "
           f"{len(sets['test'])} clips; context +-{args.context} frames, ridge {args.ridge}; model {args.model}")

@@ -29,17 +29,10 @@ from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.checkpoint import generator_args, load_generator, load_st_gcn, st_gcn_record
-from model.inference import seeded_noise
+from model.inference import music_code, seeded_noise
 from runtime import report_errors, resolve_device, set_threads
 
 BATCH = 32
-
-
-def music_codes(generator, audio, device):
-    """The music encoder's code of every clip: ``(N, T, 1600)`` -> ``(N, T, C)`` float32 tensor."""
-    with torch.no_grad():
-        return torch.cat([generator.audio_encoder(torch.as_tensor(audio[i:i + BATCH]).to(device)).float()
-                          for i in range(0, len(audio), BATCH)])
 
 
 def dance_codes(generator, codes, rhythm, seed):
@@ -74,7 +67,7 @@ def probe(argv=None):
                                   f"corpus with `python -m dataset.synthetic`)")
     labels = {split: genre_labels(music[split].genres, classes) for split in music}
     generator = load_generator(args.model, device).eval()
-    codes = {split: music_codes(generator, music[split].audio, device) for split in music}
+    codes = {split: music_code(generator, music[split].audio) for split in music}
     centre = codes["train"].mean(dim=(0, 1))
     offsets = {split: clip_offsets(codes[split].cpu().numpy(), centre.cpu().numpy()) for split in codes}
     accuracy = ridge_genre_probe(offsets["train"], labels["train"], offsets["test"], labels["test"],

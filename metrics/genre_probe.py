@@ -12,8 +12,7 @@ def scale_offsets(codes, centre, scale):
     """Lengthen each clip's song-level offset by ``scale`` (``code + scale * offset`` on every
     frame), keeping the code's changes from frame to frame: ``(N, T, C)`` -> ``(N, T, C)``.
     Works on numpy arrays and torch tensors alike."""
-    offsets = codes.mean(1, keepdims=True) if isinstance(codes, np.ndarray) else codes.mean(1, keepdim=True)
-    return codes + scale * (offsets - centre)
+    return codes + scale * (codes.mean(1, keepdims=True) - centre)
 
 
 def ridge_genre_probe(train_x, train_labels, test_x, test_labels, num_classes, ridge=1.0):

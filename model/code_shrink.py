@@ -3,9 +3,9 @@
 The music encoder sets each song apart from the corpus's centre by its mean code over a clip
 (genre, and the song itself). On songs it has not heard that offset is smaller: for the shipped
 generator, its length over the held-out test clips is 0.77 of the training clips' (1.27 against
-1.66), although a linear probe still reads the genre off it on 98 % of them. The decoder learns
-its moves from the training songs' full-size offsets, so on a new song it falls back to the
-moves of the centre. Shrinking each training clip's offset by a random fraction shows the
+1.66), although a linear probe still reads the genre off it on every one of them
+(``probe_genre.py``). The decoder learns its moves from the training songs' full-size offsets,
+so on a new song it often dances another genre. Shrinking each training clip's offset by a random fraction shows the
 decoder smaller offsets than it would otherwise see, with the same music to be danced.
 """
 

@@ -132,6 +132,20 @@ def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_
     return np.concatenate(out)
 
 
+def music_code(generator, audio, windows_per_pass=WINDOWS_PER_PASS):
+    """The generator's music code of every clip, without gradients, a few clips per pass (on
+    the generator's device).
+
+    Shape: ``audio`` ``(N, T, 1600)`` raw int16-range (tensor or array) -> ``(N, T, 256)``
+    float32 tensor on the generator's device.
+    """
+    device = next(generator.parameters()).device
+    audio = torch.as_tensor(audio)
+    with torch.no_grad():
+        return torch.cat([generator.audio_encoder(audio[i:i + windows_per_pass].to(device, torch.float32)).float()
+                          for i in range(0, len(audio), windows_per_pass)])
+
+
 def song_rhythm(generator, samples, num_frames):
     """The rhythm features a generator hears for a whole song (None if it hears none): tracked by
     librosa over the whole song, so every window shares one beat grid. A generator trained on

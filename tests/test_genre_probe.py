@@ -10,7 +10,7 @@ from dataset.synthetic import generate_corpus, write_corpus
 from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
 from model import checkpoint
 from model.generator import Generator
-from model.inference import generate_draws
+from model.inference import generate_draws, music_code
 
 
 def test_offsets_and_their_scaling_by_hand():
@@ -53,7 +53,7 @@ def test_dancing_an_unscaled_code_is_the_generators_own_dance(probe_files):
     _, model, _ = probe_files
     generator = checkpoint.load_generator(model).eval()
     audio = torch.randn(3, 50, 1600) * 4000
-    codes = probe_genre.music_codes(generator, audio, "cpu")
+    codes = music_code(generator, audio)
     assert codes.shape == (3, 50, 256)
     np.testing.assert_allclose(probe_genre.dance_codes(generator, codes, None, seed=5),
                                generate_draws(generator, audio.numpy(), 1, 5)[:, 0], atol=1e-4)
