@@ -81,6 +81,14 @@ def probability(text):
     return value
 
 
+def non_negative(text):
+    """argparse type: a number of at least 0."""
+    value = float(text)
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError("must be 0 or more, got %s" % text)
+    return value
+
+
 def _parser(description):
     return argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
 
@@ -157,7 +165,13 @@ def train_parser():
                         help="in training, pull each clip's mean music code towards the batch's by "
                              "a random fraction below S, so that the decoder also learns to dance "
                              "the smaller song-level codes the encoder gives songs it has not heard "
-                             "(0, the paper's: off; model/code_shrink.py)")
+                             "(0, the paper's: off; model/music_code.py)")
+    recipe.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",
+                        help="scale down each frame's music code to at most this norm before the "
+                             "pose generator decodes it, in training and inference (recorded in "
+                             "the checkpoint). After a quiet stretch a loud hit can make the "
+                             "encoder's code ring up to 15x its usual size for a few frames, and "
+                             "the decoder slides the body off to the edge (0, the paper's: off)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

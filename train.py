@@ -122,6 +122,8 @@ def train(argv=None):
         generator_args["rhythm_tempo"] = True
     if args.decoder_norm != "batch":
         generator_args["decoder_norm"] = args.decoder_norm
+    if args.code_cap:
+        generator_args["code_cap"] = args.code_cap
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
                           code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))

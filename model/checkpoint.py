@@ -48,7 +48,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "sequence_discriminator": "sequence_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
-GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo")
+GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -149,12 +149,14 @@ def generator_args(path, checkpoint=None):
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
     level = args.get("audio_level", 1.0) if isinstance(args, dict) else None
+    cap = args.get("code_cap", 1.0) if isinstance(args, dict) else None
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("decoder_norm", "batch") not in ("batch", "layer")
             or args.get("rhythm_tempo", False) not in (False, True)
             or (args.get("rhythm_tempo") and not args.get("rhythm"))
-            or not isinstance(level, (int, float)) or not level > 0):
+            or not isinstance(level, (int, float)) or not level > 0
+            or not isinstance(cap, (int, float)) or not cap > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

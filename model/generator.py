@@ -11,7 +11,7 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
-from .code_shrink import shrink_clip_code
+from .music_code import cap_frame_norm, shrink_clip_code
 from .music_encoder import MusicEncoder
 from .pose_generator import PoseGenerator
 from .tempo import phase_tempo
@@ -39,8 +39,10 @@ class Generator(nn.Module):
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
     ``code_shrink``: in training only, each clip's mean music code is pulled towards the batch's
-    by a random fraction below this (:func:`model.code_shrink.shrink_clip_code`); 0, the paper's,
+    by a random fraction below this (:func:`model.music_code.shrink_clip_code`); 0, the paper's,
     leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
+    ``code_cap``: None (the paper's), or the largest norm a frame's music code may have before it
+    is decoded, in training and inference (:func:`model.music_code.cap_frame_norm`).
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -49,7 +51,7 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False, code_shrink=0.0):
+                 rhythm_tempo=False, code_shrink=0.0, code_cap=None):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -60,7 +62,10 @@ class Generator(nn.Module):
         if not 0.0 <= code_shrink <= 1.0:
             raise ValueError(f"code_shrink {code_shrink!r}: expected a number from 0 to 1")
         self.edge_pad = edge_pad
+        if code_cap is not None and not code_cap > 0:
+            raise ValueError(f"code_cap {code_cap!r}: expected None or a positive norm")
         self.code_shrink = code_shrink
+        self.code_cap = code_cap
         self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
@@ -98,4 +103,6 @@ class Generator(nn.Module):
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
+        if self.code_cap:
+            music = cap_frame_norm(music, self.code_cap)
         return self.pose_generator(music, noise, rhythm)

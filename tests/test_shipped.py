@@ -26,7 +26,7 @@ def test_shipped_files_fit_the_size_budget():
 
 def test_shipped_generator_records_how_it_was_trained():
     record = torch.load(shipped(SHIPPED_GENERATOR), map_location="cpu", weights_only=True)
-    assert record["generator_args"] == {"edge_pad": 6, "rhythm": "librosa", "audio_level": 15104.5}
+    assert record["generator_args"] == {"edge_pad": 6, "rhythm": "librosa", "audio_level": 15104.5, "code_cap": 6.0}
     assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 4
     assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
     assert record["config"]["fill_missing"] and record["config"]["rhythm_discriminator"]
@@ -39,6 +39,7 @@ def test_shipped_generator_records_how_it_was_trained():
 def test_shipped_generator_dances_differently_to_different_music():
     generator = load_generator(shipped(SHIPPED_GENERATOR))
     assert generator.edge_pad == 6 and generator.rhythm == "librosa" and not generator.training
+    assert generator.code_cap == 6.0
     rng = np.random.default_rng(0)
     clips = []
     for genre in ("lofi", "techno"):

@@ -1,4 +1,4 @@
-"""--code_shrink: each training clip's mean music code pulled towards the batch's, in training only."""
+"""The music code before decoding: --code_shrink (training only) and --code_cap (recorded)."""
 
 import pytest
 import torch
@@ -6,7 +6,8 @@ import torch
 import train
 from conftest import write_gcn
 from model import checkpoint
-from model.code_shrink import shrink_clip_code
+from model.checkpoint import CheckpointError
+from model.music_code import cap_frame_norm, shrink_clip_code
 from model.generator import Generator
 
 
@@ -75,3 +76,48 @@ def test_train_with_code_shrink_writes_a_checkpoint_that_loads_as_usual(tiny_cor
     model = str(out / "generator_last.pth")
     assert "code_shrink" not in checkpoint.generator_args(model)  # training only: not recorded
     assert checkpoint.load_generator(model).code_shrink == 0.0
+
+
+def test_cap_shortens_only_the_frames_over_it():
+    code = torch.zeros(1, 3, 4)
+    code[0, 0, 0] = 2.0   # norm 2: under the cap
+    code[0, 1] = 3.0      # norm 6: over it
+    capped = cap_frame_norm(code, 3.0)
+    assert torch.equal(capped[0, 0], code[0, 0]) and torch.equal(capped[0, 2], code[0, 2])
+    assert torch.allclose(capped[0, 1], torch.full((4,), 1.5))  # same direction, norm 3
+    with pytest.raises(ValueError, match="cap"):
+        cap_frame_norm(code, 0.0)
+
+
+def test_generator_caps_its_code_in_training_and_inference():
+    torch.manual_seed(3)
+    plain = Generator(decoder_dropout=0.0).eval()
+    capped = Generator(decoder_dropout=0.0, code_cap=0.5).eval()
+    capped.load_state_dict(plain.state_dict())
+    audio, noise = torch.randn(2, 20, 1600) * 3000, torch.randn(2, 20, 10) * 0.33
+    with torch.no_grad():
+        code = plain.audio_encoder(audio)
+        assert code.norm(dim=-1).max() > 0.5  # the cap acts on this music
+        expected = plain.decode(cap_frame_norm(code, 0.5), noise)
+        assert torch.equal(capped(audio, noise), expected)
+        assert not torch.allclose(plain(audio, noise), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="code_cap"):
+        Generator(code_cap=0.0)
+
+
+def test_train_records_the_cap_and_loading_restores_it(tiny_corpus, tmp_path, capsys):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
+                       "--batch_size", "2", "--split", "videos:002", "--code_cap", "6",
+                       "--save_every_steps", "0"]) == 0
+    model = str(out / "generator_last.pth")
+    assert checkpoint.generator_args(model)["code_cap"] == 6.0
+    assert checkpoint.load_generator(model).code_cap == 6.0
+    bad = str(tmp_path / "bad.pth")
+    checkpoint.save_generator(bad, Generator().state_dict(), {"generator_args": {"code_cap": -1.0}})
+    with pytest.raises(CheckpointError, match="unknown generator_args"):
+        checkpoint.load_generator(bad)
+    with pytest.raises(SystemExit):
+        train.main(["--data", tiny_corpus, "--code_cap", "-1"])
+    assert "must be 0 or more" in capsys.readouterr().err
