@@ -170,8 +170,8 @@ def train_parser():
                         help="scale down each frame's music code to at most this norm before the "
                              "pose generator decodes it, in training and inference (recorded in "
                              "the checkpoint). After a quiet stretch a loud hit can make the "
-                             "encoder's code ring up to 15x its usual size for a few frames, and "
-                             "the decoder slides the body off to the edge (0, the paper's: off)")
+                             "encoder's code ring to 15-20 times its usual size for a few frames, "
+                             "and the decoder slides the body off to the edge (0, the paper's: off)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

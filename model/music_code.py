@@ -11,7 +11,7 @@ than it would otherwise see, with the same music to be danced.
 
 **Cap** (``--code_cap``, recorded in the checkpoint). After a quiet stretch, a loud hit can set
 the encoder's GRU ringing: for about 8 frames the code's norm climbs from about 2 to 30. The
-decoder's BatchNorm layers amplify such a frame further (each residual block doubles it), and
+decoder's residual blocks amplify such a frame further (about sixfold through the three), and
 the dance slides the whole body to the edge of the frame and back. Capping each frame's code
 norm keeps the decoder within the codes it mostly learned from; frames under the cap pass
 unchanged.
