@@ -67,17 +67,6 @@ def test_generator_shrinks_only_in_training_and_only_when_asked():
         Generator(code_shrink=-0.1)
 
 
-def test_train_with_code_shrink_writes_a_checkpoint_that_loads_as_usual(tiny_corpus, tmp_path):
-    gcn = write_gcn(tmp_path / "gcn.pth")
-    out = tmp_path / "run"
-    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
-                       "--batch_size", "2", "--split", "videos:002", "--code_shrink", "0.5",
-                       "--save_every_steps", "0"]) == 0
-    model = str(out / "generator_last.pth")
-    assert "code_shrink" not in checkpoint.generator_args(model)  # training only: not recorded
-    assert checkpoint.load_generator(model).code_shrink == 0.0
-
-
 def test_cap_shortens_only_the_frames_over_it():
     code = torch.zeros(1, 3, 4)
     code[0, 0, 0] = 2.0   # norm 2: under the cap
@@ -105,15 +94,17 @@ def test_generator_caps_its_code_in_training_and_inference():
         Generator(code_cap=0.0)
 
 
-def test_train_records_the_cap_and_loading_restores_it(tiny_corpus, tmp_path, capsys):
+def test_train_records_the_cap_not_the_shrink_and_loading_restores_it(tiny_corpus, tmp_path, capsys):
     gcn = write_gcn(tmp_path / "gcn.pth")
     out = tmp_path / "run"
     assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
-                       "--batch_size", "2", "--split", "videos:002", "--code_cap", "6",
-                       "--save_every_steps", "0"]) == 0
+                       "--batch_size", "2", "--split", "videos:002", "--code_shrink", "0.5",
+                       "--code_cap", "6", "--save_every_steps", "0"]) == 0
     model = str(out / "generator_last.pth")
     assert checkpoint.generator_args(model)["code_cap"] == 6.0
-    assert checkpoint.load_generator(model).code_cap == 6.0
+    assert "code_shrink" not in checkpoint.generator_args(model)  # training only: not recorded
+    loaded = checkpoint.load_generator(model)
+    assert loaded.code_cap == 6.0 and loaded.code_shrink == 0.0
     bad = str(tmp_path / "bad.pth")
     checkpoint.save_generator(bad, Generator().state_dict(), {"generator_args": {"code_cap": -1.0}})
     with pytest.raises(CheckpointError, match="unknown generator_args"):
