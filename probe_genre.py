@@ -29,11 +29,8 @@ from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.checkpoint import generator_args, load_generator, load_st_gcn, st_gcn_record
-from model.inference import music_code, seeded_noise
+from model.inference import WINDOWS_PER_PASS, music_code, seeded_noise
 from runtime import report_errors, resolve_device, set_threads
-
-BATCH = 32
-
 
 def dance_codes(generator, codes, rhythm, seed):
     """Pixel dances from music codes, one seeded noise draw per clip: ``(N, T, C)`` ->
@@ -41,9 +38,10 @@ def dance_codes(generator, codes, rhythm, seed):
     noise = seeded_noise((*codes.shape[:2], generator.noise_dim), seed).to(codes.device)
     rhythm = None if rhythm is None else torch.as_tensor(rhythm).to(codes.device)
     with torch.no_grad():
-        poses = torch.cat([generator.decode(codes[i:i + BATCH], noise[i:i + BATCH],
-                                            None if rhythm is None else rhythm[i:i + BATCH])
-                           for i in range(0, len(codes), BATCH)])
+        passes = range(0, len(codes), WINDOWS_PER_PASS)
+        poses = torch.cat([generator.decode(codes[i:i + WINDOWS_PER_PASS], noise[i:i + WINDOWS_PER_PASS],
+                                            None if rhythm is None else rhythm[i:i + WINDOWS_PER_PASS])
+                           for i in passes])
     return denormalize(poses.cpu().numpy().astype(np.float64).reshape(*codes.shape[:2], NUM_JOINTS, 2))
 
 

@@ -60,7 +60,8 @@ def select(args):
     scorer.check_selection(args.by, config["data"], gcn_path)
     best, chosen = -math.inf, None
     for step, path, stored in found:
-        scores = scorer(checkpoint.load_generator(path, device, stored))
+        generator = checkpoint.load_generator(path, device, stored)
+        scores = scorer(generator)
         score = selection_score(scores, args.by)
         log.info("%-28s step %5s  beat_align %.3f  genre %.3f  %s %.3f", os.path.basename(path), step,
                  scores["beat_align"], scores.get("genre_accuracy", math.nan), args.by, score)
@@ -70,7 +71,7 @@ def select(args):
                       "generator_args": stored.get("generator_args", {}), "heldout": scores,
                       "heldout_split": scorer.split, "selected_by": args.by,
                       "selected_from": os.path.basename(path),
-                      "state": checkpoint.load_generator_state(path, stored)}
+                      "state": {name: value.cpu() for name, value in generator.state_dict().items()}}
     out = args.out or os.path.join(args.run, SELECTED)
     state = chosen.pop("state")
     checkpoint.save_generator(out, state, chosen)

@@ -142,8 +142,8 @@ def music_code(generator, audio, windows_per_pass=WINDOWS_PER_PASS):
     device = next(generator.parameters()).device
     audio = torch.as_tensor(audio)
     with torch.no_grad():
-        return torch.cat([generator.audio_encoder(audio[i:i + windows_per_pass].to(device, torch.float32)).float()
-                          for i in range(0, len(audio), windows_per_pass)])
+        return torch.cat([generator.audio_encoder(audio[i:i + windows_per_pass].to(device, torch.float32))
+                          .float() for i in range(0, len(audio), windows_per_pass)])
 
 
 def song_rhythm(generator, samples, num_frames):

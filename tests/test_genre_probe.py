@@ -45,7 +45,8 @@ def probe_files(tmp_path_factory):
     model = folder / "g.pth"
     checkpoint.save({"generator": Generator().state_dict()}, str(model))
     gcn = folder / "gcn.pth"
-    checkpoint.save_st_gcn(str(gcn), frozen_gcn().state_dict(), 4, {"classes": ["hiphop", "house", "lofi", "techno"]})
+    classes = ["hiphop", "house", "lofi", "techno"]
+    checkpoint.save_st_gcn(str(gcn), frozen_gcn().state_dict(), 4, {"classes": classes})
     return str(data), str(model), str(gcn)
 
 

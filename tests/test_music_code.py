@@ -28,8 +28,8 @@ def test_shrink_moves_every_frame_of_a_clip_by_one_vector_towards_the_centre():
     assert torch.allclose(moved[:, 0], -fraction[:, None] * offsets(code), atol=1e-5)
     assert ((fraction >= 0) & (fraction < 0.5)).all()
     assert fraction.std() > 0.01  # one fraction per clip, not one per batch
-    assert torch.allclose(shrunk.mean(dim=(0, 1)), code.mean(dim=(0, 1)) - (fraction[:, None] * offsets(code)).mean(0),
-                          atol=1e-6)
+    expected_mean = code.mean(dim=(0, 1)) - (fraction[:, None] * offsets(code)).mean(0)
+    assert torch.allclose(shrunk.mean(dim=(0, 1)), expected_mean, atol=1e-6)
 
 
 def test_no_shrink_leaves_the_code_and_a_fraction_out_of_range_is_refused():
