@@ -30,7 +30,7 @@ from dataset.format import SAMPLE_FRAMES, SAMPLES_PER_FRAME
 from dataset.skeleton import POSE_DIM
 from model.gan import PHASES, apply_speedups, autocast, build_networks, build_optimizers, training_step
 from model.st_gcn import STGCN
-from runtime import configure_process, resolve_device
+from runtime import configure_process, native_bf16, resolve_device
 
 
 class VariantRunner:
@@ -153,6 +153,9 @@ def main(argv=None):
               args.batch_size, args.device, args.threads or "default", args.warmup, args.iters,
               ", ".join(args.no_speedup) or "-",
               "; with --release_memory" if args.release_memory else ""), flush=True)
+    if "bf16" in args.amp and not native_bf16(resolve_device(args.device)):
+        print("note: this device has no bfloat16 hardware: bf16 is emulated here, and its rows do "
+              "not measure the bf16 loop (train.py --amp auto runs fp32 here)", flush=True)
     samples = [[] for _ in variants]
     for round_ in range(args.warmup + args.iters):
         shift = round_ % len(variants)

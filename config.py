@@ -55,7 +55,7 @@ RECIPES = {
     # poses with their missing joints interpolated, no dropout before the generator's output (its
     # jitter was the motion the discriminators saw) and the speed-profile term, on poses blurred
     # over one frame so that it matches the dancers' movement, not the pose tracker's jitter.
-    "beat": {"edge_pad": 6, "amp": "bf16", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
+    "beat": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
              "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
              "lambda_motion": 100.0, "motion_smooth": 1.0},
 }
@@ -172,6 +172,12 @@ def train_parser():
                              "the checkpoint). After a quiet stretch a loud hit can make the "
                              "encoder's code ring to 15-20 times its usual size for a few frames, "
                              "and the decoder slides the body off to the edge (0, the paper's: off)")
+    recipe.add_argument("--code_offset_norm", action=argparse.BooleanOptionalAction, default=False,
+                        help="set each clip's mean music code to one distance from the corpus's "
+                             "centre (running means, kept like BatchNorm's) before decoding, in "
+                             "training and inference (recorded in the checkpoint): songs the "
+                             "encoder has not heard get shorter offsets, and the decoder then "
+                             "dances a vaguer genre (default: off, the paper's)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "
@@ -250,9 +256,12 @@ def train_parser():
                             "the system when freed, so resident memory follows what is in use: "
                             "lower peak RSS on CPU (about -0.3 GB at batch 16) for slower "
                             "iterations (page faults; about -30%% it/s on a 2-core Xeon)")
-    speed.add_argument("--amp", default="fp32", choices=("fp32", "bf16"),
+    speed.add_argument("--amp", default="fp32", choices=("fp32", "bf16", "auto"),
                        help="precision of the forward passes: bf16 autocasts them "
-                            "(torch.autocast, CPU or CUDA); losses and weights stay float32")
+                            "(torch.autocast, CPU or CUDA); losses and weights stay float32. "
+                            "auto: bf16 where the device computes it in hardware (CUDA; CPUs "
+                            "with AVX-512 BF16 or AMX), else fp32, since emulated bf16 is about "
+                            "20x slower")
     return parser
 
 

@@ -25,6 +25,29 @@ def resolve_device(name):
     return torch.device(name)
 
 
+def native_bf16(device):
+    """Whether ``device`` computes bfloat16 in hardware. On CPU that needs AVX-512 BF16 or AMX
+    (oneDNN's check); elsewhere bf16 is emulated, and a training step runs about 20 times
+    slower than in float32 (measured on a 2-core AVX2 EPYC: 73 s against 3.1 s)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(check()) if check is not None else False
+
+
+def resolve_amp(amp, device):
+    """``--amp`` -> the precision to run: ``"auto"`` is bf16 where ``device`` has it in hardware
+    (:func:`native_bf16`), else fp32; an explicit ``"bf16"`` stands, with a warning where it is
+    emulated."""
+    if amp == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if amp == "bf16" and not native_bf16(device):
+        logging.getLogger(__name__).warning(
+            "--amp bf16: this %s has no bfloat16 hardware, so bf16 is emulated and runs many times "
+            "slower than fp32 (--amp auto picks fp32 here)", device.type)
+    return amp
+
+
 def seed_everything(seed):
     """Seed Python, numpy and torch (all devices)."""
     random.seed(seed)

@@ -41,8 +41,8 @@ from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
                        build_optimizers, training_step, unwrap)
-from runtime import (configure_process, init_distributed, report_errors, rng_state, seed_everything,
-                     set_rng_state, set_threads)
+from runtime import (configure_process, init_distributed, report_errors, resolve_amp, rng_state,
+                     seed_everything, set_rng_state, set_threads)
 
 log = logging.getLogger("train")
 
@@ -93,6 +93,7 @@ def train(argv=None):
     rank, world_size, device = init_distributed(args.device)
     master = rank == 0
     logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
+    args.amp = resolve_amp(args.amp, device)
     threads = set_threads(args.threads)
     seed_everything(args.seed)
     speedups = enabled_speedups(args)
@@ -124,6 +125,11 @@ def train(argv=None):
         generator_args["decoder_norm"] = args.decoder_norm
     if args.code_cap:
         generator_args["code_cap"] = args.code_cap
+    if args.code_offset_norm:
+        if args.code_shrink:
+            raise DanceSynthError("--code_offset_norm sets every clip's offset to one length, which "
+                                  "undoes --code_shrink: give one of them")
+        generator_args["code_offset_norm"] = True
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
                           code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))

@@ -48,7 +48,8 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "sequence_discriminator": "sequence_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
-GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap")
+GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap",
+                  "code_offset_norm")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -154,6 +155,7 @@ def generator_args(path, checkpoint=None):
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("decoder_norm", "batch") not in ("batch", "layer")
             or args.get("rhythm_tempo", False) not in (False, True)
+            or args.get("code_offset_norm", False) not in (False, True)
             or (args.get("rhythm_tempo") and not args.get("rhythm"))
             or not isinstance(level, (int, float)) or not level > 0
             or not isinstance(cap, (int, float)) or not cap > 0):

@@ -256,7 +256,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
 def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm_discriminator=False,
                    decoder_dropout=0.5, audio_level=None, rhythm_tempo=False, code_shrink=0.0,
-                   code_cap=None):
+                   code_cap=None, code_offset_norm=False):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``.
 
     ``rhythm`` (a source name) makes the generator hear rhythm features (with ``rhythm_tempo``
@@ -264,7 +264,8 @@ def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm
     """
     generator = Generator(edge_pad=edge_pad, rhythm=rhythm, decoder_norm=decoder_norm,
                           decoder_dropout=decoder_dropout, audio_level=audio_level,
-                          rhythm_tempo=rhythm_tempo, code_shrink=code_shrink, code_cap=code_cap)
+                          rhythm_tempo=rhythm_tempo, code_shrink=code_shrink, code_cap=code_cap,
+                          code_offset_norm=code_offset_norm)
     heard = generator.rhythm_dim if rhythm_discriminator else 0
     nets = {"generator": generator, "local_discriminator": LocalDiscriminator(),
             "sequence_discriminator": SequenceDiscriminator(rhythm_dim=heard)}

@@ -11,8 +11,8 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
-from .music_code import cap_frame_norm, shrink_clip_code
-from .music_encoder import MusicEncoder
+from .music_code import ClipOffsetNorm, cap_frame_norm, shrink_clip_code
+from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
 from .tempo import phase_tempo
 
@@ -43,6 +43,9 @@ class Generator(nn.Module):
     leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
     ``code_cap``: None (the paper's), or the largest norm a frame's music code may have before it
     is decoded, in training and inference (:func:`model.music_code.cap_frame_norm`).
+    ``code_offset_norm``: each clip's mean music code is set to one distance from the corpus's
+    centre before decoding, in training and inference (:class:`model.music_code.ClipOffsetNorm`,
+    under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -51,7 +54,7 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False, code_shrink=0.0, code_cap=None):
+                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -64,13 +67,19 @@ class Generator(nn.Module):
         self.edge_pad = edge_pad
         if code_cap is not None and not code_cap > 0:
             raise ValueError(f"code_cap {code_cap!r}: expected None or a positive norm")
+        if code_shrink and code_offset_norm:
+            raise ValueError("code_offset_norm sets every clip's offset to one length, which undoes "
+                             "code_shrink: use one of them")
         self.code_shrink = code_shrink
         self.code_cap = code_cap
+        self.code_offset_norm = bool(code_offset_norm)
         self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
         self.rhythm_tempo = bool(rhythm_tempo)
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
+        if self.code_offset_norm:
+            self.code_offset = ClipOffsetNorm(CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim + self.rhythm_tempo,
                                             norm=decoder_norm, dropout=decoder_dropout)
 
@@ -103,6 +112,8 @@ class Generator(nn.Module):
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
+        if self.code_offset_norm:
+            music = self.code_offset(music)
         if self.code_cap:
             music = cap_frame_norm(music, self.code_cap)
         return self.pose_generator(music, noise, rhythm)

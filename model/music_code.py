@@ -15,9 +15,17 @@ decoder's residual blocks amplify such a frame further (about sixfold through th
 the dance slides the whole body to the edge of the frame and back. Capping each frame's code
 norm keeps the decoder within the codes it mostly learned from; frames under the cap pass
 unchanged.
+
+**Offset norm** (``--code_offset_norm``, recorded in the checkpoint). Instead of teaching the
+decoder smaller offsets, make every clip's offset the same length: the direction names the
+genre (the probe reads it off every held-out clip), the length mostly says how familiar the
+song is. Measured on the shipped generator without retraining, lengthening each held-out
+clip's offset to 0.8 of the training clips' mean length raised genre accuracy from 0.65 to 0.75;
+a decoder trained on such codes need not meet an unfamiliar length at all.
 """
 
 import torch
+from torch import nn
 
 
 def shrink_clip_code(code, max_fraction):
@@ -44,3 +52,36 @@ def cap_frame_norm(code, cap):
     if not cap > 0:
         raise ValueError(f"cap {cap!r}: expected a positive norm")
     return code * (cap / code.norm(dim=-1, keepdim=True)).clamp(max=1.0)
+
+
+class ClipOffsetNorm(nn.Module):
+    """Set each clip's song-level offset (its mean code minus the corpus's centre) to one length.
+
+    ``code + (length / |offset| - 1) * offset`` on every frame of the clip: the code's changes
+    from frame to frame are kept, and the offset keeps its direction. ``centre`` ``(C,)`` and
+    ``length`` (a scalar) are running means over training batches (``momentum``, the first batch
+    sets them), as BatchNorm keeps its statistics; in eval mode they are fixed. The
+    arithmetic is float32 whatever the code's dtype.
+
+    Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype. Adds no parameters, 2 buffers.
+    """
+
+    def __init__(self, channels, momentum=0.05, eps=1e-3):
+        super().__init__()
+        if not 0.0 < momentum <= 1.0:
+            raise ValueError(f"momentum {momentum!r}: expected a number in (0, 1]")
+        self.momentum, self.eps = momentum, eps
+        self.register_buffer("centre", torch.zeros(channels))
+        self.register_buffer("length", torch.zeros(()))
+
+    def forward(self, code):
+        clip_mean = code.float().mean(dim=1, keepdim=True)
+        if self.training:
+            with torch.no_grad():
+                first = bool(self.length == 0)
+                self.centre.lerp_(clip_mean.mean(dim=(0, 1)), 1.0 if first else self.momentum)
+                length = (clip_mean - self.centre).norm(dim=-1).mean()
+                self.length.lerp_(length, 1.0 if first else self.momentum)
+        offset = clip_mean - self.centre
+        scale = self.length / offset.norm(dim=-1, keepdim=True).clamp(min=self.eps)
+        return (code.float() + (scale - 1) * offset).to(code.dtype)
