@@ -406,7 +406,13 @@ def probe_genre_parser(description):
                              "recipe's 4): left out of the probe's training clips")
     parser.add_argument("--ridge", type=float, default=10.0, help="ridge penalty of the linear probe")
     parser.add_argument("--scale", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0], metavar="W",
-                        help="lengthen the test clips' song-level offsets by 1 + W before dancing them")
+                        help="lengthen the held-out clips' song-level offsets by 1 + W before "
+                             "dancing them")
+    parser.add_argument("--equalise", type=float, nargs="*", default=[], metavar="F",
+                        help="also dance the held-out clips with every offset set to F times the "
+                             "training clips' mean offset length")
+    parser.add_argument("--subset", default="test", choices=("test", "val"),
+                        help="the held-out clips: the test videos, or the --val_videos")
     add_data_args(parser)
     add_device_args(parser)
     return parser

@@ -10,8 +10,11 @@ with the generator's training videos (less ``--val_videos``) against the held-ou
     scale w    the test clips danced with each clip's offset lengthened by 1 + w (every frame
                moved by w x the offset; the code's changes from frame to frame kept), judged by
                the ST-GCN: genre accuracy, FID against the test dances, median joint step
+    equalise f the test clips danced with every offset set to f x the training clips' mean
+               offset length (what ``--code_offset_norm`` does inside a generator)
 
     python probe_genre.py --model pretrain_model/generator.pth --scale 0 0.25 0.5 1
+    python probe_genre.py --equalise 0.8 1 --subset val    # on the validation videos instead
 """
 
 import logging
@@ -25,7 +28,7 @@ from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
 from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.evaluation import fid_in_sample_span, genre_accuracy, genre_labels, median_step, thrown_steps
-from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
+from metrics.genre_probe import clip_offsets, equalise_offsets, ridge_genre_probe, scale_offsets
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.checkpoint import generator_args, load_generator, load_st_gcn, st_gcn_record
@@ -56,7 +59,7 @@ def probe(argv=None):
                               f"(train one with pretrain_gcn.py)")
     rhythm = generator_args(args.model).get("rhythm")
     music, dances = {}, {}
-    for split in ("train", "test"):
+    for split in ("train", args.subset):
         data = DanceDataset(args.data, split=split, split_rule=args.split, val_videos=args.val_videos,
                             rhythm=rhythm)
         music[split], dances[split] = dataset_music(data, "truth")
@@ -68,24 +71,30 @@ def probe(argv=None):
     codes = {split: music_code(generator, music[split].audio) for split in music}
     centre = codes["train"].mean(dim=(0, 1))
     offsets = {split: clip_offsets(codes[split].cpu().numpy(), centre.cpu().numpy()) for split in codes}
-    accuracy = ridge_genre_probe(offsets["train"], labels["train"], offsets["test"], labels["test"],
+    held = args.subset
+    accuracy = ridge_genre_probe(offsets["train"], labels["train"], offsets[held], labels[held],
                                  len(classes), args.ridge)
     length = {split: float(np.linalg.norm(offsets[split], axis=1).mean()) for split in offsets}
 
-    print(f"genre probes: {args.data}, train {len(labels['train'])} clips -> held-out test "
-          f"{len(labels['test'])} clips of {len(classes)} genres; model {args.model}")
+    print(f"genre probes: {args.data}, train {len(labels['train'])} clips -> held-out {held} "
+          f"{len(labels[held])} clips of {len(classes)} genres; model {args.model}")
     print(f"probe: a linear classifier of the clip's mean music code: train {accuracy['train']:.3f}, "
-          f"test {accuracy['test']:.3f} (chance {1 / len(classes):.3f})")
-    print(f"offset: mean length of the clips' song-level offsets: train {length['train']:.3f}, test "
-          f"{length['test']:.3f} ({length['test'] / length['train']:.2f} of train)")
+          f"{held} {accuracy['test']:.3f} (chance {1 / len(classes):.3f})")
+    print(f"offset: mean length of the clips' song-level offsets: train {length['train']:.3f}, {held} "
+          f"{length[held]:.3f} ({length[held] / length['train']:.2f} of train)")
+    if generator.code_offset_norm:
+        print("note: this generator sets every offset to one length itself, which undoes the rows' changes")
     gcn = load_st_gcn(args.gcn, device)
-    reference, _ = gcn_outputs(gcn, dances["test"], device)
-    print(f"{'scale w':>8}{'genre':>8}{'FID':>8}{'step px':>9}{'thrown':>8}")
-    for scale in args.scale:
-        dance = dance_codes(generator, scale_offsets(codes["test"], centre, scale), music["test"].rhythm,
-                            args.seed)
+    reference, _ = gcn_outputs(gcn, dances[held], device)
+    rows = [("scale w", value, scale_offsets(codes[held], centre, value)) for value in args.scale]
+    rows += [("equalise f", value, equalise_offsets(codes[held], centre, value * length["train"]))
+             for value in args.equalise]
+    for index, (name, value, code) in enumerate(rows):
+        if index == 0 or name != rows[index - 1][0]:
+            print(f"{name:>10}{'genre':>8}{'FID':>8}{'step px':>9}{'thrown':>8}")
+        dance = dance_codes(generator, code, music[held].rhythm, args.seed)
         features, logits = gcn_outputs(gcn, dance, device)
-        print(f"{scale:>8.2f}{genre_accuracy(logits, labels['test']):>8.3f}"
+        print(f"{value:>10.2f}{genre_accuracy(logits, labels[held]):>8.3f}"
               f"{fid_in_sample_span(features, reference):>8.1f}{median_step(dance):>9.2f}"
               f"{thrown_steps(dance):>8.2f}")
 
