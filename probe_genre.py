@@ -28,11 +28,12 @@ from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
 from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.evaluation import fid_in_sample_span, genre_accuracy, genre_labels, median_step, thrown_steps
-from metrics.genre_probe import clip_offsets, equalise_offsets, ridge_genre_probe, scale_offsets
+from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.checkpoint import generator_args, load_generator, load_st_gcn, st_gcn_record
 from model.inference import WINDOWS_PER_PASS, music_code, seeded_noise
+from model.music_code import equalise_offsets
 from runtime import report_errors, resolve_device, set_threads
 
 def dance_codes(generator, codes, rhythm, seed):

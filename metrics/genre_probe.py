@@ -15,14 +15,6 @@ def scale_offsets(codes, centre, scale):
     return codes + scale * (codes.mean(1, keepdims=True) - centre)
 
 
-def equalise_offsets(codes, centre, length):
-    """Set each clip's song-level offset to ``length`` (``code + (length / |offset| - 1) * offset``
-    on every frame), keeping its direction and the code's changes from frame to frame:
-    ``(N, T, C)`` -> ``(N, T, C)``. Works on numpy arrays and torch tensors alike."""
-    offset = codes.mean(1, keepdims=True) - centre
-    return codes + (length / (offset ** 2).sum(-1, keepdims=True) ** 0.5 - 1) * offset
-
-
 def ridge_genre_probe(train_x, train_labels, test_x, test_labels, num_classes, ridge=1.0):
     """Accuracy of a linear classifier (ridge regression onto one-hot labels, then argmax) fitted
     on standardised ``train_x`` and scored on ``test_x``.

@@ -54,14 +54,26 @@ def cap_frame_norm(code, cap):
     return code * (cap / code.norm(dim=-1, keepdim=True)).clamp(max=1.0)
 
 
+def equalise_offsets(code, centre, length, eps=1e-3):
+    """Set each clip's song-level offset (its mean code minus ``centre``) to ``length``:
+    ``code + (length / |offset| - 1) * offset`` on every frame, so the offset keeps its direction
+    and the code its changes from frame to frame. An offset shorter than ``eps`` is taken as
+    ``eps`` long.
+
+    Shape: ``code`` ``(B, T, C)``, ``centre`` ``(C,)``, ``length`` a number or 0-d tensor ->
+    ``(B, T, C)``.
+    """
+    offset = code.mean(dim=1, keepdim=True) - centre
+    return code + (length / offset.norm(dim=-1, keepdim=True).clamp(min=eps) - 1) * offset
+
+
 class ClipOffsetNorm(nn.Module):
     """Set each clip's song-level offset (its mean code minus the corpus's centre) to one length.
 
-    ``code + (length / |offset| - 1) * offset`` on every frame of the clip: the code's changes
-    from frame to frame are kept, and the offset keeps its direction. ``centre`` ``(C,)`` and
-    ``length`` (a scalar) are running means over training batches (``momentum``, the first batch
-    sets them), as BatchNorm keeps its statistics; in eval mode they are fixed. The
-    arithmetic is float32 whatever the code's dtype.
+    :func:`equalise_offsets` with ``centre`` ``(C,)`` and ``length`` (a scalar) kept as running
+    means over training batches (``momentum``, the first batch sets them), as BatchNorm keeps
+    its statistics; in eval mode they are fixed. The arithmetic is float32 whatever the code's
+    dtype.
 
     Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype. Adds no parameters, 2 buffers.
     """
@@ -75,13 +87,11 @@ class ClipOffsetNorm(nn.Module):
         self.register_buffer("length", torch.zeros(()))
 
     def forward(self, code):
-        clip_mean = code.float().mean(dim=1, keepdim=True)
         if self.training:
             with torch.no_grad():
+                clip_mean = code.float().mean(dim=1)
                 first = bool(self.length == 0)
-                self.centre.lerp_(clip_mean.mean(dim=(0, 1)), 1.0 if first else self.momentum)
+                self.centre.lerp_(clip_mean.mean(dim=0), 1.0 if first else self.momentum)
                 length = (clip_mean - self.centre).norm(dim=-1).mean()
                 self.length.lerp_(length, 1.0 if first else self.momentum)
-        offset = clip_mean - self.centre
-        scale = self.length / offset.norm(dim=-1, keepdim=True).clamp(min=self.eps)
-        return (code.float() + (scale - 1) * offset).to(code.dtype)
+        return equalise_offsets(code.float(), self.centre, self.length, self.eps).to(code.dtype)

@@ -7,7 +7,7 @@ import torch
 import probe_genre
 from conftest import frozen_gcn
 from dataset.synthetic import generate_corpus, write_corpus
-from metrics.genre_probe import clip_offsets, equalise_offsets, ridge_genre_probe, scale_offsets
+from metrics.genre_probe import clip_offsets, ridge_genre_probe, scale_offsets
 from model import checkpoint
 from model.generator import Generator
 from model.inference import generate_draws, music_code
@@ -23,19 +23,6 @@ def test_offsets_and_their_scaling_by_hand():
     as_tensor = scale_offsets(torch.as_tensor(codes), torch.as_tensor(centre), 2.0)
     np.testing.assert_allclose(as_tensor.numpy(), scaled)
     np.testing.assert_allclose(scale_offsets(codes, centre, 0.0), codes)
-
-
-def test_equalised_offsets_have_one_length_their_direction_and_the_frame_changes():
-    codes = np.array([[[1.0, 0.0], [3.0, 2.0]], [[0.0, 0.0], [0.0, -0.5]]])  # offsets (1.5, 1), (-0.5, -0.25)
-    centre = np.array([0.5, 0.0])
-    equalised = equalise_offsets(codes, centre, 2.0)
-    offsets = clip_offsets(equalised, centre)
-    np.testing.assert_allclose(np.linalg.norm(offsets, axis=1), [2.0, 2.0])
-    np.testing.assert_allclose(offsets, 2.0 * clip_offsets(codes, centre)
-                               / np.linalg.norm(clip_offsets(codes, centre), axis=1, keepdims=True))
-    np.testing.assert_allclose(np.diff(equalised, axis=1), np.diff(codes, axis=1))
-    as_tensor = equalise_offsets(torch.as_tensor(codes), torch.as_tensor(centre), 2.0)
-    np.testing.assert_allclose(as_tensor.numpy(), equalised)
 
 
 def test_ridge_probe_separates_separable_genres_and_fails_on_swapped_labels():

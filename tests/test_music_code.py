@@ -8,7 +8,7 @@ import train
 from conftest import write_gcn
 from model import checkpoint
 from model.checkpoint import CheckpointError
-from model.music_code import ClipOffsetNorm, cap_frame_norm, shrink_clip_code
+from model.music_code import ClipOffsetNorm, cap_frame_norm, equalise_offsets, shrink_clip_code
 from model.generator import Generator
 
 
@@ -114,6 +114,18 @@ def test_train_records_the_cap_not_the_shrink_and_loading_restores_it(tiny_corpu
         train.main(["--data", tiny_corpus, "--code_cap", "-1"])
     assert "must be 0 or more" in capsys.readouterr().err
 
+
+
+def test_equalised_offsets_by_hand():
+    code = torch.tensor([[[1.0, 0.0], [3.0, 2.0]], [[0.0, 0.0], [0.0, -0.5]]])  # offsets (1.5, 1), (-0.5, -0.25)
+    centre = torch.tensor([0.5, 0.0])
+    equalised = equalise_offsets(code, centre, 2.0)
+    offsets, before = equalised.mean(dim=1) - centre, code.mean(dim=1) - centre
+    assert torch.allclose(offsets.norm(dim=-1), torch.tensor([2.0, 2.0]))
+    assert torch.allclose(offsets, 2.0 * before / before.norm(dim=-1, keepdim=True))
+    assert torch.allclose(equalised.diff(dim=1), code.diff(dim=1))  # frame changes kept
+    still = torch.zeros(1, 3, 2)  # an offset of 0 stays 0 (taken as eps long, not divided by 0)
+    assert torch.equal(equalise_offsets(still, torch.zeros(2), 2.0), still)
 
 
 def test_offset_norm_gives_every_clip_one_offset_length_and_keeps_frame_changes():
