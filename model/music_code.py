@@ -90,8 +90,7 @@ class ClipOffsetNorm(nn.Module):
         if self.training:
             with torch.no_grad():
                 clip_mean = code.float().mean(dim=1)
-                first = bool(self.length == 0)
-                self.centre.lerp_(clip_mean.mean(dim=0), 1.0 if first else self.momentum)
-                length = (clip_mean - self.centre).norm(dim=-1).mean()
-                self.length.lerp_(length, 1.0 if first else self.momentum)
+                weight = torch.where(self.length == 0, 1.0, self.momentum)  # no host sync
+                self.centre.lerp_(clip_mean.mean(dim=0), weight)
+                self.length.lerp_((clip_mean - self.centre).norm(dim=-1).mean(), weight)
         return equalise_offsets(code.float(), self.centre, self.length, self.eps).to(code.dtype)
