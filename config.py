@@ -435,6 +435,9 @@ def export_parser():
     parser.add_argument("source")
     parser.add_argument("out")
     parser.add_argument("--note", default="", help="how the weights were made")
+    parser.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",
+                        help="generator: record a cap on each frame's music-code norm for inference "
+                             "(as train.py --code_cap; 0: keep what the checkpoint has)")
     return parser
 
 

@@ -1,36 +1,42 @@
 """Compact inference copies of checkpoints, for shipping in ``pretrain_model/``.
 
-``python -m model.export generator IN OUT [--note TEXT]`` keeps the generator's weights (the
-averaged ones when the run kept an average), its constructor arguments and the config, drops
-optimizer and random states, and stores floating weights as float16. ``python -m model.export
-st_gcn IN OUT`` does the same for an ST-GCN. BatchNorm statistics and the graph stay float32:
-they are small and rounding them would shift every activation. Loading casts back to float32.
+``python -m model.export generator IN OUT [--note TEXT] [--code_cap NORM]`` keeps the generator's
+weights (the averaged ones when the run kept an average), its constructor arguments and the
+config, drops optimizer and random states, and stores floating weights as float16; ``--code_cap``
+records a cap on the music code's norm for inference (``train.py --code_cap``).
+``python -m model.export st_gcn IN OUT`` does the same for an ST-GCN. Normalisation statistics
+(BatchNorm's, the music code's offset norm) and the graph stay float32: they are small and
+rounding them would shift every activation. Loading casts back to float32.
 """
 
 import sys
 
 from config import export_parser
+from dataset.errors import DanceSynthError
 from runtime import report_errors
 
 from . import checkpoint
 
-_KEEP_FP32 = ("running_mean", "running_var", "A")
+_KEEP_FP32 = ("running_mean", "running_var", "A", "code_offset.centre", "code_offset.length")
 
 
 def halve(state):
-    """Floating tensors to float16, except BatchNorm statistics and the adjacency ``A``."""
+    """Floating tensors to float16, except normalisation statistics and the adjacency ``A``."""
     return {key: value.half() if value.is_floating_point() and not key.endswith(_KEEP_FP32)
             else value for key, value in state.items()}
 
 
-def export_generator(source, out, note=""):
-    """Write the generator of ``source`` as an inference checkpoint with float16 weights."""
+def export_generator(source, out, note="", code_cap=None):
+    """Write the generator of ``source`` as an inference checkpoint with float16 weights; a
+    positive ``code_cap`` is recorded in its constructor arguments."""
     stored = checkpoint.read(source)
     info = stored if isinstance(stored, dict) and "generator" in stored else {}
+    args = dict(checkpoint.generator_args(source, stored))
+    if code_cap:
+        args["code_cap"] = float(code_cap)
     checkpoint.save_inference_generator(
-        out, halve(checkpoint.load_generator_state(source, stored)),
-        checkpoint.generator_args(source, stored), info.get("config", {}), step=info.get("step"),
-        heldout=info.get("heldout"), note=note)
+        out, halve(checkpoint.load_generator_state(source, stored)), args, info.get("config", {}),
+        step=info.get("step"), heldout=info.get("heldout"), note=note)
 
 
 def export_st_gcn(source, out, note=""):
@@ -43,8 +49,12 @@ def export_st_gcn(source, out, note=""):
 
 def run(argv=None):
     args = export_parser().parse_args(argv)
-    export = export_generator if args.network == "generator" else export_st_gcn
-    export(args.source, args.out, args.note)
+    if args.network == "generator":
+        export_generator(args.source, args.out, args.note, args.code_cap)
+    elif args.code_cap:
+        raise DanceSynthError("--code_cap is a generator's: an ST-GCN has no music code")
+    else:
+        export_st_gcn(args.source, args.out, args.note)
     print("wrote", args.out)
 
 

@@ -3,6 +3,7 @@
 import torch
 
 from model.checkpoint import load_generator, load_st_gcn
+from model import export
 from model.export import export_generator, export_st_gcn
 from model.generator import Generator
 from model.st_gcn import STGCN
@@ -28,6 +29,23 @@ def test_generator_export_is_small_and_dances_the_same(tmp_path):
     with torch.no_grad():
         difference = (loaded(audio, noise=noise) - net.eval()(audio, noise=noise)).abs().max()
     assert 0 < difference < 5e-3  # float16 weights: close, not equal
+
+
+def test_generator_export_records_a_cap_and_keeps_the_offset_norm_in_float32(tmp_path, capsys):
+    torch.manual_seed(0)
+    net = Generator(code_offset_norm=True)
+    net.code_offset.centre.normal_(), net.code_offset.length.fill_(1.2345)
+    source, out = tmp_path / "generator_last.pth", tmp_path / "capped.pth"
+    torch.save({"generator": net.state_dict(), "generator_args": {"code_offset_norm": True}}, source)
+    assert export.main(["generator", str(source), str(out), "--code_cap", "6"]) == 0
+    shipped = torch.load(out, weights_only=True)
+    assert shipped["generator_args"] == {"code_offset_norm": True, "code_cap": 6.0}
+    assert shipped["generator"]["code_offset.centre"].dtype == torch.float32
+    loaded = load_generator(out)
+    assert loaded.code_cap == 6.0 and torch.equal(loaded.code_offset.centre, net.code_offset.centre)
+    assert torch.equal(loaded.code_offset.length, net.code_offset.length)  # not rounded to float16
+    assert export.main(["st_gcn", str(source), str(out), "--code_cap", "6"]) == 1
+    assert "has no music code" in capsys.readouterr().err
 
 
 def test_st_gcn_export_keeps_graph_and_classes(tmp_path):
