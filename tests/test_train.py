@@ -139,15 +139,18 @@ def test_optimised_step_gives_the_papers_losses():
     accumulate weight gradients in another order), so they differ by float32 round-off, and
     Adam's first step moves every weight by about +-lr whatever its gradient's size, which turns
     a round-off difference in a gradient near zero into a whole step: the second iteration's
-    losses differ by up to about 1e-5 relative; rel 5e-5 allows that, and a real change in the
-    maths (a changed term, a missing pass) moves them by far more.
+    losses differed by up to about 1e-5 relative on an AVX-512 CPU and by 1.25e-4 on an AVX2 one
+    (g_seq_adv; below 3e-5 with any one of channels_last, fused_adam or skip_pooled_out_rows
+    off). rel 2.5e-4 allows that, and a real change in the maths moves them by more: a 1 %
+    larger generator learning rate by 4e-4 at the second iteration, a 1 % larger gradient
+    penalty weight by 6e-3.
     """
     paper, paper_nets = run_steps(["--no-optimize"])
     fast, fast_nets = run_steps([])
     for step, (slow_values, fast_values) in enumerate(zip(paper, fast)):
         assert set(slow_values) == set(fast_values) == set(gan.LOSS_TERMS)
         for name, value in slow_values.items():
-            assert fast_values[name] == pytest.approx(value, rel=1e-6 if step == 0 else 5e-5,
+            assert fast_values[name] == pytest.approx(value, rel=1e-6 if step == 0 else 2.5e-4,
                                                       abs=1e-6), (step, name)
     # Each BatchNorm of the shared music path got one update per pass, as in the paper's loop.
     slow_bn = paper_nets["sequence_discriminator"].music_encoder.encoder.activations[0][0]
