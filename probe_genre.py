@@ -10,7 +10,7 @@ with the generator's training videos (less ``--val_videos``) against the held-ou
     scale w    the test clips danced with each clip's offset lengthened by 1 + w (every frame
                moved by w x the offset; the code's changes from frame to frame kept), judged by
                the ST-GCN: genre accuracy, FID against the test dances, median joint step
-    equalise f the test clips danced with every offset set to f x the training clips' mean
+    equalise f the held-out clips danced with every offset set to f x the training clips' mean
                offset length (what ``--code_offset_norm`` does inside a generator)
 
     python probe_genre.py --model pretrain_model/generator.pth --scale 0 0.25 0.5 1
