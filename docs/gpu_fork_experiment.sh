@@ -20,7 +20,8 @@
 # then run `bash docs/gpu_fork_experiment.sh` there, carrying .whl and
 # dataset/synthetic.json.rhythm-librosa.npz. The corpus is generated there again and given the
 # size and mtime that the carried cache was stamped with; if its size differs, the cache is
-# rebuilt there (about a minute). Dry run on CPU (tiny):
+# rebuilt there (about a minute). Dry run on CPU (tiny), in a scratch copy of the checkout, since
+# it writes log/ there:
 #   OUT=/tmp/dry DEV=cpu P1=4 EVERY=2 GS=1 THREADS1=1 THREADS2=1 P2MIN=0.4 EVALSEC=0 \
 #     PY=.venv/bin/python bash docs/gpu_fork_experiment.sh
 set -u
