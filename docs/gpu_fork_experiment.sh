@@ -6,7 +6,7 @@
 # generator with the best validation beat + genre score (--select beat_genre); evaluate.py then
 # scores those on the test clips (--music-beats truth). Results land in $OUT: train_results.tar.gz
 # (logs, heldout.jsonl curves, evaluation JSON, the validation ranking) and the three best-ranked
-# generators as a tar split into 15 MB parts (ck.tar.part-*).
+# generators (float16 inference copies, as shipped) as a tar split into 15 MB parts (ck.tar.part-*).
 #
 # The device machine has PyTorch but not librosa or tensorboardX, and the working tree may not
 # carry the 137 MB corpus. Prepare here, in the repo root:
@@ -30,7 +30,7 @@ DEV=${DEV:-cuda}; P1=${P1:-700}; EVERY=${EVERY:-100}; GS=${GS:-7}
 TH1=${THREADS1:-4}; TH2=${THREADS2:-2}; BUDGET=${BUDGET:-555}; EVALSEC=${EVALSEC:-110}
 PY=${PY:-python3}
 export PYTHONUNBUFFERED=1
-R=$OUT/res; mkdir -p $R
+R=/tmp/fork_res; rm -rf $R; mkdir -p $R $OUT  # tarred into $OUT, which takes 8 files at most
 log() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a $R/timeline.txt; }
 if [ -d .whl ] && [ "$DEV" = cuda ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site || exit 1
@@ -89,7 +89,7 @@ done
 wait
 log "phase 2 done"; grep -h "done:" $R/*.log | tee -a $R/timeline.txt
 for L in log/*/; do n=$(basename $L); cp $L/heldout.jsonl $R/$n.heldout.jsonl 2>/dev/null; done
-tar czf $OUT/train_results.tar.gz -C $OUT res
+tar czf $OUT/train_results.tar.gz -C /tmp fork_res
 # test-clip scores of each run's chosen (beat_genre) and last generator
 for L in log/*/; do
   n=$(basename $L)
@@ -113,10 +113,11 @@ for r in rows:
     seen.add(r[:2])
 PYEOF
 cat $R/ranking.txt >> $R/timeline.txt
-mkdir -p /tmp/ck; i=0
+rm -rf /tmp/ck; mkdir -p /tmp/ck
 for p in $(awk 'NF==3{print $3}' $R/ranking.txt | head -3); do
-  n=$(basename $(dirname $p)); cp $p /tmp/ck/$n.generator_best.pth
+  n=$(basename $(dirname $p))
+  $PY -m model.export generator $p /tmp/ck/$n.generator_best.pth --note "gpu_fork_experiment.sh $n, best by beat_genre" > /dev/null
 done
 tar cf /tmp/ck.tar -C /tmp/ck . && split -b 15M /tmp/ck.tar $OUT/ck.tar.part-
 log "packed"
-tar czf $OUT/train_results.tar.gz -C $OUT res
+tar czf $OUT/train_results.tar.gz -C /tmp fork_res
