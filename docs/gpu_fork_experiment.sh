@@ -40,7 +40,7 @@ nvidia-smi --query-gpu=name,memory.used --format=csv,noheader >> $R/timeline.txt
 # corpus, then give it the size/mtime the carried rhythm cache was stamped with
 [ -f dataset/synthetic.json ] || $PY -m dataset.synthetic --out dataset/synthetic.json > $R/corpus.log 2>&1
 $PY - <<'PYEOF' >> $R/timeline.txt 2>&1
-import os, numpy as np, hashlib
+import os, numpy as np
 p = "dataset/synthetic.json"; c = p + ".rhythm-librosa.npz"
 st = np.load(c)["stamp"]
 print("corpus size", os.path.getsize(p), "cache stamp", st.tolist())
@@ -75,10 +75,10 @@ for s in 1 2; do
 done
 ( $PY -c "from model.music_dance_embedding import load_or_train; load_or_train('pretrain_model/embedding.pth','dataset/synthetic.json','auto',0,'$DEV')" > $R/embedding.log 2>&1 ) &
 wait
-log "phase 1 done"; grep -h "done:" $R/*.log | tee -a $R/timeline.txt; ls log/* | head -40 >> $R/timeline.txt
+log "phase 1 done"; grep -h "done:" $R/*.log | tee -a $R/timeline.txt
 # phase 2: fork each lineage into plain / --code_shrink 0.5
 for L in b_s1 b_s2 t_s1 t_s2; do cp -r log/$L log/${L}_k; done
-NOW=$(date +%s); P2=$(( BUDGET - EVALSEC - (NOW - T0) )); P2MIN=${P2MIN:-$(python3 -c "print(round($P2/60,2))")}
+NOW=$(date +%s); P2=$(( BUDGET - EVALSEC - (NOW - T0) )); P2MIN=${P2MIN:-$($PY -c "print(round($P2 / 60, 2))")}
 log "phase 2: $P2MIN minutes"
 for s in 1 2; do
   run b_s$s $TH2 --seed $s --resume auto --max_minutes $P2MIN &
@@ -90,7 +90,7 @@ wait
 log "phase 2 done"; grep -h "done:" $R/*.log | tee -a $R/timeline.txt
 for L in log/*/; do n=$(basename $L); cp $L/heldout.jsonl $R/$n.heldout.jsonl 2>/dev/null; done
 tar czf $OUT/train_results.tar.gz -C /tmp fork_res
-# test-clip scores of each run's chosen (beat_genre) and last generator
+# test-clip scores of each run's chosen (beat_genre) generator
 for L in log/*/; do
   n=$(basename $L)
   rm -rf /tmp/numba_e$n; cp -r /tmp/numba_shared /tmp/numba_e$n 2>/dev/null
@@ -100,7 +100,7 @@ done
 wait
 log "best evals done"
 $PY - <<'PYEOF' > $R/ranking.txt 2>&1
-import glob, json, os, torch
+import glob, torch
 from metrics.heldout import selection_score
 rows = []
 for p in sorted(glob.glob("log/*/generator_best.pth")):
