@@ -178,6 +178,13 @@ def train_parser():
                              "training and inference (recorded in the checkpoint): songs the "
                              "encoder has not heard get shorter offsets, and the decoder then "
                              "dances a vaguer genre (default: off, the paper's)")
+    recipe.add_argument("--genre_input", action=argparse.BooleanOptionalAction, default=False,
+                        help="the pose generator also hears a one-hot genre per frame: in training "
+                             "the clip's genre from the sidecar, at inference the genre whose "
+                             "centroid of music codes the clip's code points to (recorded in the "
+                             "checkpoint; needs a sidecar with genre_index; model/genre_centroids.py)."
+                             " Its size does not shrink on songs the encoder has not heard, as the "
+                             "code's song offset does (default: off, the paper's)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

@@ -125,6 +125,11 @@ def train(argv=None):
         generator_args["decoder_norm"] = args.decoder_norm
     if args.code_cap:
         generator_args["code_cap"] = args.code_cap
+    genre_of = {}  # video -> genre index, for --genre_input
+    if args.genre_input:
+        labels = train_set.genre_labels()
+        genre_of = {video: int(label) for (video, _, _), label in zip(train_set.keys, labels)}
+        generator_args["genres"] = len(train_set.meta.get("genres") or []) or int(labels.max()) + 1
     if args.code_offset_norm:
         if args.code_shrink:
             raise DanceSynthError("--code_offset_norm sets every clip's offset to one length, which "
@@ -235,10 +240,12 @@ def train(argv=None):
             music = data["audio"].to(device)
             real = data["pose"].to(device)
             rhythm = data["rhythm"].to(device) if args.rhythm else None
+            genre = (torch.tensor([genre_of[video] for video in data["video"]], device=device)
+                     if genre_of else None)
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args, speedups,
                                   update_generator=step % args.gap == 0, rhythm=rhythm,
-                                  penalise=step % args.gp_every == 0)
+                                  penalise=step % args.gp_every == 0, genre=genre)
             bad = [name for name, value in terms.items() if not math.isfinite(value)]
             if bad:
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "

@@ -49,7 +49,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap",
-                  "code_offset_norm")
+                  "code_offset_norm", "genres")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -151,11 +151,13 @@ def generator_args(path, checkpoint=None):
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
     level = args.get("audio_level", 1.0) if isinstance(args, dict) else None
     cap = args.get("code_cap", 1.0) if isinstance(args, dict) else None
+    genres = args.get("genres", 0) if isinstance(args, dict) else None
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("decoder_norm", "batch") not in ("batch", "layer")
             or args.get("rhythm_tempo", False) not in (False, True)
             or args.get("code_offset_norm", False) not in (False, True)
+            or not (isinstance(genres, int) and (genres == 0 or genres >= 2))
             or (args.get("rhythm_tempo") and not args.get("rhythm"))
             or not isinstance(level, (int, float)) or not level > 0
             or not isinstance(cap, (int, float)) or not cap > 0):

@@ -188,7 +188,7 @@ def shared_music_code(D_seq, music, passes):
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
-                  update_generator=True, timer=None, rhythm=None, penalise=True):
+                  update_generator=True, timer=None, rhythm=None, penalise=True, genre=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
 
     ``penalise``: whether this sequence-discriminator step has the gradient penalty (with
@@ -201,14 +201,15 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     ``timer(phase)`` (optional) returns a context manager timing each of :data:`PHASES`.
 
     Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses,
-    ``rhythm`` (B, 50, 8) rhythm features (for a generator built with ``rhythm``; else None).
+    ``rhythm`` (B, 50, 8) rhythm features (for a generator built with ``rhythm``; else None),
+    ``genre`` (B,) the clips' genre indices (for a generator built with ``genres``; else None).
     Returns ``{term name: float}`` for every loss computed.
     """
     phase = timer or _untimed
     skip_grads, share = "skip_unused_grads" in speedups, "share_music_code" in speedups
     cast = functools.partial(autocast, music.device, args.amp)
     G, D_local, D_seq = (nets[name] for name in NETWORKS)
-    heard = {"rhythm": rhythm} if rhythm is not None else {}
+    heard = {name: value for name, value in (("rhythm", rhythm), ("genre", genre)) if value is not None}
     d_rhythm = rhythm if unwrap(D_seq).rhythm_dim else None
 
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
@@ -256,16 +257,17 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
 def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm_discriminator=False,
                    decoder_dropout=0.5, audio_level=None, rhythm_tempo=False, code_shrink=0.0,
-                   code_cap=None, code_offset_norm=False):
+                   code_cap=None, code_offset_norm=False, genres=0):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``.
 
     ``rhythm`` (a source name) makes the generator hear rhythm features (with ``rhythm_tempo``
     also the tempo they imply), and with ``rhythm_discriminator`` the sequence discriminator too.
+    ``genres`` G > 0 makes the generator hear a one-hot genre too (``--genre_input``).
     """
     generator = Generator(edge_pad=edge_pad, rhythm=rhythm, decoder_norm=decoder_norm,
                           decoder_dropout=decoder_dropout, audio_level=audio_level,
                           rhythm_tempo=rhythm_tempo, code_shrink=code_shrink, code_cap=code_cap,
-                          code_offset_norm=code_offset_norm)
+                          code_offset_norm=code_offset_norm, genres=genres)
     heard = generator.rhythm_dim if rhythm_discriminator else 0
     nets = {"generator": generator, "local_discriminator": LocalDiscriminator(),
             "sequence_discriminator": SequenceDiscriminator(rhythm_dim=heard)}

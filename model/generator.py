@@ -11,6 +11,7 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
+from .genre_centroids import GenreCentroids
 from .music_code import ClipOffsetNorm, cap_frame_norm, shrink_clip_code
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
@@ -46,6 +47,10 @@ class Generator(nn.Module):
     ``code_offset_norm``: each clip's mean music code is set to one distance from the corpus's
     centre before decoding, in training and inference (:class:`model.music_code.ClipOffsetNorm`,
     under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
+    ``genres``: 0 (the paper's), or the number G of genres of ``--genre_input``: the pose generator
+    also hears a one-hot genre per frame (:class:`model.genre_centroids.GenreCentroids`, under
+    ``genre``; 1024 * G more parameters, G * 257 buffer values): ``forward`` and ``decode`` take
+    ``genre`` ``(B,)`` genre indices in training, and predict it from the music code without.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -54,7 +59,7 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False):
+                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, genres=0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -80,7 +85,11 @@ class Generator(nn.Module):
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
         if self.code_offset_norm:
             self.code_offset = ClipOffsetNorm(CODE_DIM)
-        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM, rhythm_dim=self.rhythm_dim + self.rhythm_tempo,
+        self.genres = genres
+        if genres:
+            self.genre = GenreCentroids(genres, CODE_DIM)
+        self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
+                                            rhythm_dim=self.rhythm_dim + self.rhythm_tempo + genres,
                                             norm=decoder_norm, dropout=decoder_dropout)
 
     def sample_noise(self, audio):
@@ -89,17 +98,17 @@ class Generator(nn.Module):
         return torch.randn(batch, frames, self.noise_dim, device=audio.device,
                            dtype=audio.dtype) * NOISE_STD
 
-    def forward(self, audio, noise=None, rhythm=None):
+    def forward(self, audio, noise=None, rhythm=None, genre=None):
         if noise is None:
             noise = self.sample_noise(audio)
-        return self.decode(self.audio_encoder(audio), noise, rhythm)
+        return self.decode(self.audio_encoder(audio), noise, rhythm, genre)
 
-    def decode(self, music, noise, rhythm=None):
+    def decode(self, music, noise, rhythm=None, genre=None):
         """Poses from the music code: ``forward`` after the music encoder (for probes that
         change the code).
 
         Shape: ``music`` ``(B, T, 256)``, ``noise`` ``(B, T, 10)``, ``rhythm`` ``(B, T, 8)`` or
-        None -> ``(B, T, 36)``.
+        None, ``genre`` ``(B,)`` int64 or None -> ``(B, T, 36)``.
         """
         if noise.shape != (*music.shape[:2], self.noise_dim):
             raise ValueError(f"noise must have shape {(*music.shape[:2], self.noise_dim)}, got "
@@ -110,6 +119,11 @@ class Generator(nn.Module):
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
         if self.rhythm_tempo:
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
+        if self.genres:
+            heard = self.genre(music, genre)
+            rhythm = heard if rhythm is None else torch.cat([rhythm, heard.to(rhythm.dtype)], dim=-1)
+        elif genre is not None:
+            raise ValueError("this generator was built without genres (genre_input): genre must be None")
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
         if self.code_offset_norm:
