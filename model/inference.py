@@ -110,13 +110,14 @@ def seeded_noise(shape, seed):
     return torch.randn(*shape, generator=rng) * NOISE_STD
 
 
-def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_PASS):
+def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_PASS, genre=None):
     """Run the generator without gradients, in its current mode, a few clips per forward pass.
 
     Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)``, ``rhythm``
     ``(N, T, 8)`` rhythm features (for a generator that hears them, else None; tensors or arrays,
-    any device) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go to the
-    generator's device one pass at a time.
+    any device), ``genre`` ``(N,)`` genre indices for a generator with a genre input (None: it
+    predicts each clip's own) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go
+    to the generator's device one pass at a time.
     """
     device = next(generator.parameters()).device
     inputs = [torch.as_tensor(audio), torch.as_tensor(noise)]
@@ -124,11 +125,13 @@ def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_
         if rhythm is None:
             raise ValueError("this generator hears rhythm features: pass rhythm")
         inputs.append(torch.as_tensor(rhythm))
+    genre = None if genre is None else torch.as_tensor(genre)
     out = []
     with torch.no_grad():
         for first in range(0, len(inputs[0]), windows_per_pass):
             chunk = [x[first:first + windows_per_pass].to(device, torch.float32) for x in inputs]
-            out.append(generator(*chunk).cpu().numpy())
+            heard = {} if genre is None else {"genre": genre[first:first + windows_per_pass].to(device)}
+            out.append(generator(*chunk, **heard).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -144,6 +147,18 @@ def music_code(generator, audio, windows_per_pass=WINDOWS_PER_PASS):
     with torch.no_grad():
         return torch.cat([generator.audio_encoder(audio[i:i + windows_per_pass].to(device, torch.float32))
                           .float() for i in range(0, len(audio), windows_per_pass)])
+
+
+def song_genre(generator, windows, windows_per_pass=WINDOWS_PER_PASS):
+    """The one genre a generator with a genre input dances a whole song in (None for others):
+    the one its centroids give the mean music code over all of the song's windows.
+
+    Shape: ``windows`` ``(n, T, 1600)`` -> ``(n,)`` int64, one index repeated, or None.
+    """
+    if not getattr(generator, "genres", 0):
+        return None
+    song_code = music_code(generator, windows, windows_per_pass).mean(dim=(0, 1))
+    return generator.genre.predict(song_code[None]).cpu().expand(len(windows))
 
 
 def song_rhythm(generator, samples, num_frames):
@@ -162,7 +177,8 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     """Dance a framed song of any length: overlapping windows, shared noise, cross-faded joins.
     A generator that records the level of its training music (``audio_level``) gets the song
     scaled to it (:func:`dataset.audio_level.level_gain`), since its encoder hears level.
-    A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`).
+    A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`),
+    and one with a genre input dances the whole song in one genre (:func:`song_genre`).
 
     Shape: ``frames`` ``(T, 1600)`` raw int16-range audio, ``T >= 1`` -> ``(T, 36)`` float32,
     normalised poses (tanh range). Same ``seed``, same poses.
@@ -181,8 +197,10 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     rhythm = song_rhythm(generator, frames.reshape(-1).numpy(), padded)
     noise = seeded_noise((padded, NOISE_DIM), seed)
     index = torch.as_tensor(starts)[:, None] + torch.arange(SAMPLE_FRAMES)  # (n, 50) frame numbers
-    window_poses = generate(generator, frames[index], noise[index],
-                            None if rhythm is None else rhythm[index.numpy()], windows_per_pass)
+    windows = frames[index]
+    window_poses = generate(generator, windows, noise[index],
+                            None if rhythm is None else rhythm[index.numpy()], windows_per_pass,
+                            genre=song_genre(generator, windows, windows_per_pass))
     return blend_windows(window_poses, starts, weights, num_frames)
 
 

@@ -3,12 +3,13 @@ nearest centroid's at inference (model/genre_centroids.py)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 import train
 from conftest import write_gcn
-from model import checkpoint
+from model import checkpoint, inference
 from model.generator import Generator
 from model.genre_centroids import GenreCentroids
 
@@ -102,3 +103,18 @@ def test_train_records_the_genres_and_loading_restores_the_centroids(tiny_corpus
     with torch.no_grad():
         poses = loaded(torch.randn(1, 50, 1600) * 3000)
     assert poses.shape == (1, 50, 36) and torch.isfinite(poses).all()
+
+
+def test_a_song_is_danced_in_one_genre_chosen_from_its_whole_music_code():
+    torch.manual_seed(0)
+    generator = Generator(genres=2).eval()
+    song = torch.randn(260, 1600) * 3000  # 26 s: several windows
+    windows = song[torch.arange(0, 210, 30)[:, None] + torch.arange(50)]
+    codes = inference.music_code(generator, windows).mean(dim=1)
+    # centroids on either side of the song's mean code, nearer in angle to genre 1
+    generator.genre.centroids.copy_(torch.stack([-codes.mean(0), codes.mean(0)]) + codes.mean(0) * 0.1)
+    generator.genre.counts.fill_(1)
+    assert inference.song_genre(generator, windows).tolist() == [1] * len(windows)
+    assert inference.song_genre(Generator(), windows) is None
+    poses = inference.dance(generator, song.numpy())
+    assert poses.shape == (260, 36) and np.isfinite(poses).all()
