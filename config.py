@@ -180,11 +180,11 @@ def train_parser():
                              "dances a vaguer genre (default: off, the paper's)")
     recipe.add_argument("--genre_input", action=argparse.BooleanOptionalAction, default=False,
                         help="the pose generator also hears a one-hot genre per frame: in training "
-                             "the clip's genre from the sidecar, at inference the genre whose "
-                             "centroid of music codes the clip's code points to (recorded in the "
-                             "checkpoint; needs a sidecar with genre_index; model/genre_centroids.py)."
-                             " Its size does not shrink on songs the encoder has not heard, as the "
-                             "code's song offset does (default: off, the paper's)")
+                             "the clip's genre from the sidecar, at inference the genre a ridge "
+                             "classifier of running moments reads off the clip's music code "
+                             "(recorded in the checkpoint; needs a sidecar with genre_index; "
+                             "model/genre_head.py). Unlike the code's song offset, its size does not "
+                             "shrink on songs the encoder has not heard (default: off, the paper's)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

@@ -1,7 +1,8 @@
 """Does the music code carry the genre of unseen songs, and does the decoder dance it?
 
-Three measurements on a corpus whose sidecar names each video's genre (``dataset.synthetic``),
-with the generator's training videos (less ``--val_videos``) against the held-out test videos:
+Three measurements (four for a generator with ``--genre_input``) on a corpus whose sidecar names
+each video's genre (``dataset.synthetic``), with the generator's training videos (less
+``--val_videos``) against the held-out test videos:
 
     probe      a linear classifier (ridge regression onto one-hot genres) from each clip's mean
                music code, fitted on the training clips and scored on the test clips
@@ -12,6 +13,8 @@ with the generator's training videos (less ``--val_videos``) against the held-ou
                the ST-GCN: genre accuracy, FID against the test dances, median joint step
     equalise f the held-out clips danced with every offset set to f x the training clips' mean
                offset length (what ``--code_offset_norm`` does inside a generator)
+    genre input how often the genre a ``--genre_input`` generator tells its decoder (its genre
+               head's choice) is the clip's own
 
     python probe_genre.py --model pretrain_model/generator.pth --scale 0 0.25 0.5 1
     python probe_genre.py --equalise 0.8 1 --subset val    # on the validation videos instead
@@ -83,6 +86,12 @@ def probe(argv=None):
           f"{held} {accuracy['test']:.3f} (chance {1 / len(classes):.3f})")
     print(f"offset: mean length of the clips' song-level offsets: train {length['train']:.3f}, {held} "
           f"{length[held]:.3f} ({length[held] / length['train']:.2f} of train)")
+    if generator.genres:
+        names = data.meta["genres"]  # the sidecar's, whose genre_index the generator learned
+        for split in music:
+            told = [names[i] for i in generator.genre.predict(codes[split].mean(dim=1)).tolist()]
+            hits = np.mean([a == b for a, b in zip(told, music[split].genres)])
+            print(f"genre input: the genre head names the genre of {hits:.3f} of the {split} clips")
     if generator.code_offset_norm:
         print("note: this generator sets every offset to one length itself, which undoes the rows' changes")
     gcn = load_st_gcn(args.gcn, device)

@@ -11,7 +11,7 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
-from .genre_centroids import GenreCentroids
+from .genre_head import GenreHead
 from .music_code import ClipOffsetNorm, cap_frame_norm, shrink_clip_code
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
@@ -48,9 +48,10 @@ class Generator(nn.Module):
     centre before decoding, in training and inference (:class:`model.music_code.ClipOffsetNorm`,
     under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
     ``genres``: 0 (the paper's), or the number G of genres of ``--genre_input``: the pose generator
-    also hears a one-hot genre per frame (:class:`model.genre_centroids.GenreCentroids`, under
-    ``genre``; 1024 * G more parameters, G * 257 buffer values): ``forward`` and ``decode`` take
-    ``genre`` ``(B,)`` genre indices in training, and predict it from the music code without.
+    also hears a one-hot genre per frame (:class:`model.genre_head.GenreHead`, under ``genre``;
+    1024 * G more parameters, and the head's running moments, 257 * (257 + G) buffer values):
+    ``forward`` and ``decode`` take ``genre`` ``(B,)`` genre indices in training, and predict
+    them from the music code without.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -87,7 +88,7 @@ class Generator(nn.Module):
             self.code_offset = ClipOffsetNorm(CODE_DIM)
         self.genres = genres
         if genres:
-            self.genre = GenreCentroids(genres, CODE_DIM)
+            self.genre = GenreHead(genres, CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
                                             rhythm_dim=self.rhythm_dim + self.rhythm_tempo + genres,
                                             norm=decoder_norm, dropout=decoder_dropout)

@@ -151,7 +151,7 @@ def music_code(generator, audio, windows_per_pass=WINDOWS_PER_PASS):
 
 def song_genre(generator, windows, windows_per_pass=WINDOWS_PER_PASS):
     """The one genre a generator with a genre input dances a whole song in (None for others):
-    the one its centroids give the mean music code over all of the song's windows.
+    the one its genre head reads off the mean music code over all of the song's windows.
 
     Shape: ``windows`` ``(n, T, 1600)`` -> ``(n,)`` int64, one index repeated, or None.
     """

@@ -1,5 +1,5 @@
 """--genre_input: the pose generator hears a one-hot genre, the sidecar's in training and the
-nearest centroid's at inference (model/genre_centroids.py)."""
+one a ridge classifier reads off the music code at inference (model/genre_head.py)."""
 
 import json
 
@@ -11,43 +11,66 @@ import train
 from conftest import write_gcn
 from model import checkpoint, inference
 from model.generator import Generator
-from model.genre_centroids import GenreCentroids
+from model.genre_head import GenreHead
 
 
-def test_centroids_are_plain_means_at_first_then_moving_means():
-    centroids = GenreCentroids(2, 3, momentum=0.25)
+def test_moments_are_plain_means_at_first_then_moving_means():
+    head = GenreHead(2, 3, momentum=0.25)
     first = torch.tensor([[1.0, 0, 0], [3.0, 0, 0], [0, 2.0, 0]])
-    centroids.update(first, torch.tensor([0, 0, 1]))
-    assert torch.allclose(centroids.centroids, torch.tensor([[2.0, 0, 0], [0, 2.0, 0]]))
-    centroids.update(torch.tensor([[4.0, 0, 0]]), torch.tensor([0]))  # rate max(1/2, 0.25)
-    assert torch.allclose(centroids.centroids[0], torch.tensor([3.0, 0, 0]))
-    for _ in range(3):  # counts 3, 4, 5: rates 1/3, 1/4, then the momentum 0.25
-        centroids.update(torch.tensor([[0.0, 0, 0]]), torch.tensor([0]))
-    assert torch.allclose(centroids.centroids[0, 0], torch.tensor(3.0 * (2 / 3) * (3 / 4) * (3 / 4)))
-    assert centroids.counts.tolist() == [5, 1]
+    head.update(first, torch.tensor([0, 0, 1]))
+    assert torch.allclose(head.mean, torch.tensor([4 / 3, 2 / 3, 0]))
+    assert torch.allclose(head.second, first.T @ first / 3)
+    assert torch.allclose(head.cross, torch.tensor([[4 / 3, 0], [0, 2 / 3], [0, 0]]))
+    assert torch.allclose(head.prior, torch.tensor([2 / 3, 1 / 3]))
+    head.update(torch.tensor([[0.0, 0, 3.0]]), torch.tensor([1]))  # rate max(1/2, 0.25)
+    assert torch.allclose(head.mean, torch.tensor([2 / 3, 1 / 3, 1.5]))
+    for _ in range(3):  # updates 3, 4, 5: rates 1/3, 1/4, then the momentum 0.25
+        head.update(torch.zeros(1, 3), torch.tensor([0]))
+    assert torch.allclose(head.mean[2], torch.tensor(1.5 * (2 / 3) * (3 / 4) * (3 / 4)))
+    assert int(head.updates) == 5
 
 
-def test_prediction_goes_by_the_direction_from_the_centre_not_the_distance():
-    centroids = GenreCentroids(3, 2)
+def test_prediction_is_the_ridge_regression_of_the_probe_on_standardised_codes():
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(60) % 3
+    codes = torch.randn(60, 5, generator=gen) * torch.tensor([1.0, 5, 0.2, 1, 2])
+    codes[:, :3] += 3 * torch.nn.functional.one_hot(labels, 3) * torch.tensor([1.0, 5, 0.2])
+    head = GenreHead(3, 5, ridge=0.1)
     with pytest.raises(RuntimeError, match="never trained"):
-        centroids.predict(torch.zeros(1, 2))
-    centroids.update(torch.tensor([[4.0, 0], [0, 4.0], [-4.0, -4.0]]), torch.tensor([0, 1, 2]))
-    # centre (0, 0): a short offset towards genre 1 is nearer genre 0's centroid in distance,
-    # but points at genre 1
-    clips = torch.tensor([[1.0, 1.5], [3.0, -0.5], [-0.2, -0.3]])
-    assert centroids.predict(clips).tolist() == [1, 0, 2]
+        head.predict(codes)
+    head.update(codes, labels)
+    # the same fit written out: [standardised codes, 1] onto one-hot genres, penalty 0.1 x 60
+    x = codes.double()
+    design = torch.cat([(x - x.mean(0)) / x.std(0, unbiased=False), torch.ones(60, 1, dtype=x.dtype)], 1)
+    targets = torch.nn.functional.one_hot(labels, 3).double()
+    weights = torch.linalg.solve(design.T @ design + 6.0 * torch.eye(6, dtype=x.dtype), design.T @ targets)
+    assert torch.equal(head.predict(codes), (design @ weights).argmax(1))
+    assert (head.predict(codes) == labels).float().mean() > 0.9
+
+
+def test_a_shorter_offset_from_the_centre_keeps_its_genre():
+    gen = torch.Generator().manual_seed(1)
+    labels = torch.arange(40) % 4
+    centres = torch.randn(4, 8, generator=gen) * 3
+    codes = centres[labels] + torch.randn(40, 8, generator=gen)
+    head = GenreHead(4, 8)
+    head.update(codes, labels)
+    known = head.predict(codes)
+    assert torch.equal(known, labels)
+    nearer = head.mean + 0.5 * (codes - head.mean)  # an unheard song's shorter offset
+    assert torch.equal(head.predict(nearer), known)
 
 
 def test_forward_uses_labels_in_training_and_predicts_without():
-    centroids = GenreCentroids(2, 2)
-    music = torch.tensor([[[2.0, 0]] * 4, [[0, 2.0]] * 4])  # (2 clips, 4 frames, 2)
-    onehot = centroids(music, torch.tensor([0, 1]))
-    assert onehot.shape == (2, 4, 2) and onehot[:, :, 0].tolist() == [[1.0] * 4, [0.0] * 4]
-    assert centroids.counts.tolist() == [1, 1]
-    centroids.eval()
-    assert centroids(music.flip(0))[:, 0].argmax(-1).tolist() == [1, 0]
-    centroids(music, torch.tensor([1, 0]))  # labels in eval mode: used, centroids left alone
-    assert centroids.counts.tolist() == [1, 1]
+    head = GenreHead(2, 2)
+    music = torch.tensor([[[2.0, 0]] * 4, [[0, 2.0]] * 4, [[2.2, 0.1]] * 4, [[0.1, 1.8]] * 4])
+    onehot = head(music, torch.tensor([0, 1, 0, 1]))
+    assert onehot.shape == (4, 4, 2) and onehot[:, :, 0].tolist() == [[1.0] * 4, [0.0] * 4] * 2
+    assert int(head.updates) == 1
+    head.eval()
+    assert head(music.flip(0))[:, 0].argmax(-1).tolist() == [1, 0, 1, 0]
+    head(music, torch.tensor([1, 0, 1, 0]))  # labels in eval mode: used, the moments left alone
+    assert int(head.updates) == 1
 
 
 def test_generator_grows_by_the_documented_counts_and_zero_columns_leave_its_dance():
@@ -55,7 +78,10 @@ def test_generator_grows_by_the_documented_counts_and_zero_columns_leave_its_dan
     plain, heard = Generator(rhythm="librosa"), Generator(rhythm="librosa", genres=4)
     count = lambda g: sum(p.numel() for p in g.parameters())
     assert count(heard) - count(plain) == 1024 * 4
-    assert set(heard.state_dict()) - set(plain.state_dict()) == {"genre.centroids", "genre.counts"}
+    extra = {key: value.numel() for key, value in heard.state_dict().items()
+             if key not in plain.state_dict()}
+    assert extra == {"genre.mean": 256, "genre.second": 256 * 256, "genre.cross": 256 * 4,
+                     "genre.prior": 4, "genre.updates": 1}
     # the genre columns sit after the music code and the 8 rhythm features: zeroed, the
     # generator dances as the one without them
     state = heard.state_dict()
@@ -64,7 +90,7 @@ def test_generator_grows_by_the_documented_counts_and_zero_columns_leave_its_dan
             value = torch.cat([value[:, :264], torch.zeros(1024, 4), value[:, 264:]], dim=1)
         state[key] = value
     heard.load_state_dict(state)
-    heard.genre.update(torch.randn(4, 256), torch.arange(4))
+    heard.genre.update(torch.randn(8, 256), torch.arange(8) % 4)
     plain.eval(), heard.eval()
     audio, noise = torch.randn(2, 20, 1600) * 3000, torch.randn(2, 20, 10) * 0.33
     rhythm = torch.rand(2, 20, 8)
@@ -99,7 +125,7 @@ def test_train_records_the_genres_and_loading_restores_the_centroids(tiny_corpus
     model = str(out / "generator_last.pth")
     assert checkpoint.generator_args(model)["genres"] == 2
     loaded = checkpoint.load_generator(model)
-    assert loaded.genre.counts.sum() >= 2 and loaded.genre.centroids.abs().sum() > 0
+    assert int(loaded.genre.updates) == 2 and loaded.genre.second.abs().sum() > 0
     with torch.no_grad():
         poses = loaded(torch.randn(1, 50, 1600) * 3000)
     assert poses.shape == (1, 50, 36) and torch.isfinite(poses).all()
@@ -111,9 +137,8 @@ def test_a_song_is_danced_in_one_genre_chosen_from_its_whole_music_code():
     song = torch.randn(260, 1600) * 3000  # 26 s: several windows
     windows = song[torch.arange(0, 210, 30)[:, None] + torch.arange(50)]
     codes = inference.music_code(generator, windows).mean(dim=1)
-    # centroids on either side of the song's mean code, nearer in angle to genre 1
-    generator.genre.centroids.copy_(torch.stack([-codes.mean(0), codes.mean(0)]) + codes.mean(0) * 0.1)
-    generator.genre.counts.fill_(1)
+    # a head that knows the song's windows as genre 1 and their mirror images as genre 0
+    generator.genre.update(torch.cat([codes, -codes]), torch.tensor([1] * 7 + [0] * 7))
     assert inference.song_genre(generator, windows).tolist() == [1] * len(windows)
     assert inference.song_genre(Generator(), windows) is None
     poses = inference.dance(generator, song.numpy())
