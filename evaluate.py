@@ -147,8 +147,10 @@ def evaluate(argv=None):
     untrained = None
     if not args.poses:
         torch.manual_seed(args.seed)
-        # same architecture as the evaluated model (e.g. its edge_pad, its rhythm), fresh weights
-        untrained = generate_draws(Generator(**built).to(device).eval(), music.audio, args.samples,
+        # same architecture as the evaluated model (e.g. its edge_pad, its rhythm), fresh weights;
+        # no genre input, whose head would have no training clips to read genres off
+        fresh = {key: value for key, value in built.items() if key != "genres"}
+        untrained = generate_draws(Generator(**fresh).to(device).eval(), music.audio, args.samples,
                                    args.seed, music.rhythm)
     rows = {}
     if args.model:

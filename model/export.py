@@ -5,8 +5,9 @@ weights (the averaged ones when the run kept an average), its constructor argume
 config, drops optimizer and random states, and stores floating weights as float16; ``--code_cap``
 records a cap on the music code's norm for inference (``train.py --code_cap``).
 ``python -m model.export st_gcn IN OUT`` does the same for an ST-GCN. Normalisation statistics
-(BatchNorm's, the music code's offset norm) and the graph stay float32: they are small and
-rounding them would shift every activation. Loading casts back to float32.
+(BatchNorm's, the music code's offset norm, the genre head's moments) and the graph stay
+float32: they are small and rounding them would shift every activation (or a genre). Loading
+casts back to float32.
 """
 
 import sys
@@ -17,7 +18,8 @@ from runtime import report_errors
 
 from . import checkpoint
 
-_KEEP_FP32 = ("running_mean", "running_var", "A", "code_offset.centre", "code_offset.length")
+_KEEP_FP32 = ("running_mean", "running_var", "A", "code_offset.centre", "code_offset.length",
+              "genre.mean", "genre.second", "genre.cross", "genre.prior")
 
 
 def halve(state):

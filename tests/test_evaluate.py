@@ -188,6 +188,18 @@ def test_cli_with_tiny_checkpoints(corpus, embedding_file, checkpoints, tmp_path
     assert report["embedding"] == embedding_file
 
 
+def test_cli_with_a_genre_input_generator_keeps_an_untrained_row(corpus, embedding_file, checkpoints,
+                                                                 tmp_path):
+    _, gcn = checkpoints
+    generator = Generator(genres=2)
+    generator.genre.update(torch.randn(4, 256), torch.tensor([0, 1, 0, 1]))
+    path, out = tmp_path / "genre.pth", tmp_path / "eval.json"
+    torch.save({"generator": generator.state_dict(), "generator_args": {"genres": 2}, "config": {}}, path)
+    assert evaluate.main(["--model", str(path), "--data", corpus, "--gcn", gcn, "--samples", "2",
+                          "--embedding", embedding_file, "--json", str(out), "--device", "cpu"]) == 0
+    assert set(json.loads(out.read_text())["results"]) >= {"model", "untrained"}
+
+
 def test_cli_on_a_folder_of_poses_and_songs(corpus, embedding_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no pretrain_model/GCN.pth here: the ST-GCN metrics are skipped
     folder = tmp_path / "demo"

@@ -143,3 +143,17 @@ def test_a_song_is_danced_in_one_genre_chosen_from_its_whole_music_code():
     assert inference.song_genre(Generator(), windows) is None
     poses = inference.dance(generator, song.numpy())
     assert poses.shape == (260, 36) and np.isfinite(poses).all()
+
+
+def test_export_keeps_the_head_in_float32(tmp_path):
+    from model import export
+
+    generator = Generator(genres=2)
+    generator.genre.update(torch.randn(6, 256), torch.tensor([0, 1] * 3))
+    source, out = str(tmp_path / "g.pth"), str(tmp_path / "half.pth")
+    checkpoint.save_inference_generator(source, generator.state_dict(), {"genres": 2}, {})
+    export.export_generator(source, out)
+    stored = torch.load(out, weights_only=True)["generator"]
+    assert stored["genre.second"].dtype == torch.float32
+    assert stored["pose_generator.layer0.weight"].dtype == torch.float16
+    assert torch.equal(checkpoint.load_generator(out).genre.second, generator.genre.second)
