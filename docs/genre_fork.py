@@ -80,9 +80,7 @@ def refit(args):
         labels = data.genre_labels()
         code = music_code(generator, data.as_tensors()[0]).mean(dim=1)
         if split == "train":
-            generator.genre.momentum = 0.0  # one update over every clip: the exact moments
-            generator.genre.update(code, labels)
-            generator.genre.momentum = 0.01
+            generator.genre.update(code, labels)  # a fresh head's first update: the exact moments
         accuracy[split] = (generator.genre.predict(code) == labels).float().mean().item()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     checkpoint.save_inference_generator(args.out, generator.state_dict(), generator_args, config,

@@ -49,9 +49,9 @@ class Generator(nn.Module):
     under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
     ``genres``: 0 (the paper's), or the number G of genres of ``--genre_input``: the pose generator
     also hears a one-hot genre per frame (:class:`model.genre_head.GenreHead`, under ``genre``;
-    1024 * G more parameters, and the head's running moments, 257 * (257 + G) buffer values):
-    ``forward`` and ``decode`` take ``genre`` ``(B,)`` genre indices in training, and predict
-    them from the music code without.
+    1024 * G more parameters, and the head's running moments, 256 * (257 + G) + G + 1 buffer
+    values): ``forward`` and ``decode`` take ``genre`` ``(B,)`` genre indices in training, and
+    predict them from the music code without.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
