@@ -125,6 +125,11 @@ def train(argv=None):
         generator_args["decoder_norm"] = args.decoder_norm
     if args.code_cap:
         generator_args["code_cap"] = args.code_cap
+    if args.code_hold:
+        if not args.rhythm:
+            raise DanceSynthError("--code_hold leaves only the rhythm features to say when to move: "
+                                  "give --rhythm librosa (or truth) too")
+        generator_args["code_hold"] = True
     genre_of = {}  # video -> genre index, for --genre_input
     if args.genre_input:
         labels = train_set.genre_labels()

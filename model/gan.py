@@ -255,19 +255,14 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
 # ----------------------------------------------------------------------------- networks, optimisers
 
-def build_networks(device, edge_pad=0, rhythm=None, decoder_norm="batch", rhythm_discriminator=False,
-                   decoder_dropout=0.5, audio_level=None, rhythm_tempo=False, code_shrink=0.0,
-                   code_cap=None, code_offset_norm=False, genres=0):
+def build_networks(device, rhythm_discriminator=False, **generator_args):
     """The generator and both discriminators, freshly initialised, in train mode on ``device``.
 
-    ``rhythm`` (a source name) makes the generator hear rhythm features (with ``rhythm_tempo``
-    also the tempo they imply), and with ``rhythm_discriminator`` the sequence discriminator too.
-    ``genres`` G > 0 makes the generator hear a one-hot genre too (``--genre_input``).
+    ``generator_args`` are :class:`Generator`'s (the paper's generator without any). A ``rhythm``
+    source makes the generator hear rhythm features, and with ``rhythm_discriminator`` the
+    sequence discriminator too.
     """
-    generator = Generator(edge_pad=edge_pad, rhythm=rhythm, decoder_norm=decoder_norm,
-                          decoder_dropout=decoder_dropout, audio_level=audio_level,
-                          rhythm_tempo=rhythm_tempo, code_shrink=code_shrink, code_cap=code_cap,
-                          code_offset_norm=code_offset_norm, genres=genres)
+    generator = Generator(**generator_args)
     heard = generator.rhythm_dim if rhythm_discriminator else 0
     nets = {"generator": generator, "local_discriminator": LocalDiscriminator(),
             "sequence_discriminator": SequenceDiscriminator(rhythm_dim=heard)}

@@ -12,7 +12,7 @@ from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
 from .genre_head import GenreHead
-from .music_code import ClipOffsetNorm, cap_frame_norm, shrink_clip_code
+from .music_code import ClipOffsetNorm, cap_frame_norm, hold_clip_mean, shrink_clip_code
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
 from .tempo import phase_tempo
@@ -47,6 +47,9 @@ class Generator(nn.Module):
     ``code_offset_norm``: each clip's mean music code is set to one distance from the corpus's
     centre before decoding, in training and inference (:class:`model.music_code.ClipOffsetNorm`,
     under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
+    ``code_hold``: every frame is decoded from its clip's mean music code
+    (:func:`model.music_code.hold_clip_mean`), in training and inference, so the beat reaches the
+    pose generator only through ``rhythm``, which it needs. No parameters; off, the paper's.
     ``genres``: 0 (the paper's), or the number G of genres of ``--genre_input``: the pose generator
     also hears a one-hot genre per frame (:class:`model.genre_head.GenreHead`, under ``genre``;
     1024 * G more parameters, and the head's running moments, 256 * (257 + G) + G + 1 buffer
@@ -60,7 +63,8 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, genres=0):
+                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, code_hold=False,
+                 genres=0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -76,6 +80,10 @@ class Generator(nn.Module):
         if code_shrink and code_offset_norm:
             raise ValueError("code_offset_norm sets every clip's offset to one length, which undoes "
                              "code_shrink: use one of them")
+        if code_hold and not rhythm:
+            raise ValueError("code_hold decodes every frame from the clip's mean code, so only the "
+                             "rhythm features say when to move: give rhythm too")
+        self.code_hold = bool(code_hold)
         self.code_shrink = code_shrink
         self.code_cap = code_cap
         self.code_offset_norm = bool(code_offset_norm)
@@ -129,6 +137,8 @@ class Generator(nn.Module):
             music = shrink_clip_code(music, self.code_shrink)
         if self.code_offset_norm:
             music = self.code_offset(music)
+        if self.code_hold:
+            music = hold_clip_mean(music)
         if self.code_cap:
             music = cap_frame_norm(music, self.code_cap)
         return self.pose_generator(music, noise, rhythm)

@@ -23,6 +23,12 @@ song is. Measured on the shipped generator without retraining, lengthening each 
 clip's offset to 0.8 of the training clips' mean length raised genre accuracy from 0.66 to 0.75
 (FID 8.6 -> 11.0). A decoder trained on such codes never meets an unfamiliar length; the one
 run trained so did not find the beat (docs/experiments.md, section 19).
+
+**Hold** (``--code_hold``, recorded in the checkpoint). Every frame hears its clip's mean code,
+so the code says what the song is and the rhythm features alone say when to move. On slow,
+quiet songs the code's changes from frame to frame can still throw the body across the frame
+after capping and smoothing; held at its mean, no test clip throws a joint
+(docs/experiments.md, sections 22 and 23).
 """
 
 import torch
@@ -43,6 +49,14 @@ def shrink_clip_code(code, max_fraction):
     centre = clip_mean.mean(dim=0, keepdim=True).detach()
     fraction = torch.rand(code.shape[0], 1, 1, device=code.device, dtype=code.dtype) * max_fraction
     return code - fraction * (clip_mean - centre)
+
+
+def hold_clip_mean(code):
+    """Every frame's code replaced by its clip's mean code over the frames.
+
+    Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype.
+    """
+    return code.mean(dim=1, keepdim=True).expand_as(code)
 
 
 def cap_frame_norm(code, cap):

@@ -1,5 +1,5 @@
-"""The music code before decoding: --code_shrink (training only), --code_cap and --code_offset_norm
-(recorded)."""
+"""The music code before decoding: --code_shrink (training only), --code_cap, --code_offset_norm
+and --code_hold (recorded)."""
 
 import pytest
 import torch
@@ -8,7 +8,7 @@ import train
 from conftest import write_gcn
 from model import checkpoint
 from model.checkpoint import CheckpointError
-from model.music_code import ClipOffsetNorm, cap_frame_norm, equalise_offsets, shrink_clip_code
+from model.music_code import ClipOffsetNorm, cap_frame_norm, equalise_offsets, hold_clip_mean, shrink_clip_code
 from model.generator import Generator
 
 
@@ -193,3 +193,43 @@ def test_train_records_the_offset_norm_and_loading_restores_its_statistics(tiny_
     assert loaded.code_offset_norm and loaded.code_offset.length > 0
     assert torch.equal(loaded.code_offset.centre, saved["code_offset.centre"])
     assert train.main(common + ["--code_offset_norm", "--code_shrink", "0.5"]) == 1
+
+
+def test_hold_gives_every_frame_its_clips_mean_code():
+    code = torch.tensor([[[1.0, 2.0], [3.0, 6.0]], [[0.0, -1.0], [0.0, 1.0]]])
+    held = hold_clip_mean(code)
+    assert torch.equal(held, torch.tensor([[[2.0, 4.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]]))
+    assert hold_clip_mean(code.bfloat16()).dtype == torch.bfloat16
+
+
+def test_generator_with_hold_decodes_the_same_dance_from_any_order_of_its_code_frames():
+    torch.manual_seed(5)
+    held = Generator(rhythm="truth", code_hold=True, decoder_dropout=0.0).eval()
+    music, noise, rhythm = torch.randn(2, 12, 256), torch.randn(2, 12, 10) * 0.33, torch.rand(2, 12, 8)
+    reversed_music = music.flip(1)
+    with torch.no_grad():
+        dance = held.decode(music, noise, rhythm)
+        assert torch.allclose(held.decode(reversed_music, noise, rhythm), dance, atol=1e-6)
+        plain = Generator(rhythm="truth", decoder_dropout=0.0).eval()
+        plain.load_state_dict(held.state_dict())  # no parameters or buffers of its own
+        assert not torch.allclose(plain.decode(reversed_music, noise, rhythm), dance, atol=1e-4)
+        assert torch.allclose(plain.decode(hold_clip_mean(music), noise, rhythm), dance, atol=1e-6)
+    with pytest.raises(ValueError, match="give rhythm"):
+        Generator(code_hold=True)
+
+
+def test_train_records_the_hold_and_refuses_it_without_rhythm(tiny_corpus, tmp_path, capsys):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    common = ["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
+              "--batch_size", "2", "--split", "videos:002", "--save_every_steps", "0", "--code_hold"]
+    assert train.main(common + ["--rhythm", "librosa"]) == 0
+    model = str(out / "generator_last.pth")
+    assert checkpoint.generator_args(model)["code_hold"] is True
+    assert checkpoint.load_generator(model).code_hold
+    assert train.main(common) == 1
+    assert "--code_hold leaves only the rhythm features" in capsys.readouterr().err
+    bad = str(tmp_path / "bad.pth")
+    checkpoint.save_generator(bad, Generator().state_dict(), {"generator_args": {"code_hold": True}})
+    with pytest.raises(CheckpointError, match="unknown generator_args"):
+        checkpoint.load_generator(bad)
