@@ -219,9 +219,9 @@ def train(argv=None):
                 {"step": step, "epoch": epoch, "config": vars(args),
                  "generator_args": generator_args, "heldout": scores,
                  "heldout_split": scorer.split})
-        log.info("step %d %s beat alignment %.3f, genre accuracy %.3f (%s: %.3f, best %.3f)", step,
-                 scorer.split, scores["beat_align"], scores.get("genre_accuracy", math.nan),
-                 args.select, score, best)
+        log.info("step %d %s beat alignment %.3f, genre accuracy %.3f, bone error %.3f (%s: %.3f, "
+                 "best %.3f)", step, scorer.split, scores["beat_align"],
+                 scores.get("genre_accuracy", math.nan), scores["bone_error"], args.select, score, best)
 
     # ---- loop
     writer = None

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from dataset.format import FPS
-from dataset.skeleton import CANVAS_HEIGHT, CANVAS_WIDTH, missing_mask
+from dataset.skeleton import BONES, CANVAS_HEIGHT, CANVAS_WIDTH, missing_mask
 from metrics.beats import (beat_align_score_motion, beat_align_score_music, beat_coverage, beat_hit_rate,
                            kinematic_beats, kinematic_tempo, tempo_error)
 from metrics.fid import fid
@@ -253,6 +253,32 @@ def median_step(dances, skip_missing=True):
     how much a dance moves. Shape: ``(N, T, 18, 2)`` -> float (NaN when nothing is visible)."""
     steps = joint_steps(dances, skip_missing)
     return float(np.nanmedian(steps)) if np.isfinite(steps).any() else math.nan
+
+
+def bone_lengths(dances, skip_missing=True):
+    """Median length (px) of each of the 17 bones of :data:`dataset.skeleton.BONES` over every
+    frame of every clip; with ``skip_missing`` (recorded dances) frames where either end is
+    stored as missing do not count. Shape: ``(N, T, 18, 2)`` -> ``(17,)`` float64 (NaN for a
+    bone never seen)."""
+    dances = np.asarray(dances, dtype=np.float64)
+    visible = ~missing_mask(dances) if skip_missing else np.ones(dances.shape[:-1], dtype=bool)
+    lengths = []
+    for a, b in BONES:
+        seen = visible[..., a] & visible[..., b]
+        length = np.linalg.norm(dances[..., a, :] - dances[..., b, :], axis=-1)[seen]
+        lengths.append(np.median(length) if length.size else math.nan)
+    return np.array(lengths)
+
+
+def bone_error(dances, reference, skip_missing=True):
+    """How far a set's skeletons are from the reference dancers' build: the mean over bones of
+    ``|ln(median length / reference median length)|`` (:func:`bone_lengths`; the reference is
+    recorded, so its missing joints are skipped). 0 for the reference itself; 0.1 is about
+    10 % longer or shorter bones. A skeleton whose joints drift apart or fold onto each other,
+    which FID on pose features and beat scores can miss, scores high.
+    Shape: ``(N, T, 18, 2)`` and ``(M, T', 18, 2)`` pixels -> float."""
+    ratio = bone_lengths(dances, skip_missing) / bone_lengths(reference)
+    return float(np.nanmean(np.abs(np.log(np.maximum(ratio, 1e-6)))))
 
 
 def thrown_steps(dances, skip_missing=True, limit_px=THROWN_PX):

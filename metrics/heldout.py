@@ -5,14 +5,16 @@ beats and over motion beats, see :mod:`metrics.beats`) on the validation (or tes
 librosa's music beats as in ``evaluate.py``. The motion-averaged variant punishes jitter (many
 spurious kinematic beats) that the music-averaged one rewards; a dance without kinematic beats
 scores 0 on it. Given the frozen ST-GCN and its class names, the scorer also reports its genre
-accuracy on the same dances: a realism check that beat alignment alone does not make.
+accuracy on the same dances: a realism check that beat alignment alone does not make. The
+bone error against the held-out dancers (:func:`metrics.evaluation.bone_error`) shows a
+skeleton coming apart, which neither of the others does.
 """
 
 import math
 
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from metrics.evaluation import beat_scores, genre_accuracy, genre_labels
+from metrics.evaluation import beat_scores, bone_error, genre_accuracy, genre_labels
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.inference import generate_draws
@@ -48,7 +50,7 @@ class HeldOutScorer:
         held_out = DanceDataset(data, split=self.split, split_rule=split_rule, val_videos=val_videos,
                                 rhythm=rhythm)
         self.video_ids = held_out.video_ids
-        self.music, _ = dataset_music(held_out)
+        self.music, self.reference = dataset_music(held_out)
         self.seed = seed
         self.st_gcn, self.device, self.labels = st_gcn, device, None
         if st_gcn is not None and classes and self.music.genres is not None:
@@ -71,6 +73,7 @@ class HeldOutScorer:
         scores = beat_scores(dances, self.music.beats)
         motion = scores["beat_align_motion"]
         scores["beat_align"] = 0.5 * (scores["beat_align_music"] + (0.0 if math.isnan(motion) else motion))
+        scores["bone_error"] = bone_error(dances, self.reference, skip_missing=False)
         if self.labels is not None:
             _, logits = gcn_outputs(self.st_gcn, dances, self.device)
             scores["genre_accuracy"] = genre_accuracy(logits, self.labels)

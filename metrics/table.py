@@ -17,7 +17,7 @@ import torch
 
 from dataset.skeleton import NUM_JOINTS, missing_mask, normalize
 from metrics.diversity import diversity, multimodality
-from metrics.evaluation import (beat_scores, corner_frames, derangement, edge_jump, fid_in_sample_span,
+from metrics.evaluation import (beat_scores, bone_error, corner_frames, derangement, edge_jump, fid_in_sample_span,
                                 genre_accuracy, genre_labels, median_step, retrieval_accuracy, standardize,
                                 tempo_scores, thrown_steps)
 from metrics.fid import kinetic_features
@@ -25,7 +25,7 @@ from metrics.fid import kinetic_features
 METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_rate", "motion_beats_per_clip",
            "fid_gcn", "fid_kinetic", "diversity_gcn", "diversity_kinetic", "multimodality_gcn",
            "multimodality_kinetic", "retrieval_top1", "genre_accuracy", "tempo_within_5pct",
-           "tempo_median_error", "edge_jump", "corner_frames", "median_step", "thrown_steps")
+           "tempo_median_error", "edge_jump", "corner_frames", "median_step", "thrown_steps", "bone_error")
 BATCH = 64
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,8 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
     scores["corner_frames"] = corner_frames(row.dances)
     scores["median_step"] = median_step(row.dances, skip_missing=row.recorded)
     scores["thrown_steps"] = thrown_steps(row.dances, skip_missing=row.recorded)
+    if reference is not None:
+        scores["bone_error"] = bone_error(row.dances, reference, skip_missing=row.recorded)
     return scores
 
 

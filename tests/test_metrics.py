@@ -326,3 +326,21 @@ def test_song_scores_know_a_dance_on_its_songs_beat_from_one_on_another():
     assert rows[0]["median_step"] > 1.0
     assert rows[0]["bas"] > 0.9 and rows[0]["bas"] > 1.3 * rows[0]["bas_other"]
 
+
+
+def test_bone_error_is_zero_for_the_same_build_and_ln2_for_doubled_bones():
+    from metrics.evaluation import bone_error, bone_lengths
+
+    rng = np.random.default_rng(0)
+    reference = 300.0 + rng.normal(0.0, 20.0, (4, 10, NUM_JOINTS, 2))
+    centre = reference[:, :, 1:2]
+    assert bone_error(reference, reference) == 0.0
+    moved = reference + np.array([15.0, -7.0])  # the same build elsewhere in the frame
+    assert bone_error(moved, reference) == pytest.approx(0.0, abs=1e-12)
+    doubled = centre + 2.0 * (reference - centre)  # every bone twice as long
+    assert bone_error(doubled, reference) == pytest.approx(np.log(2.0))
+    assert bone_error(centre + 0.5 * (reference - centre), reference) == pytest.approx(np.log(2.0))
+    recorded = reference.copy()
+    recorded[0, :, 4] = 0.0  # a wrist never tracked in clip 0: skipped when recorded, a long bone if generated
+    assert bone_lengths(recorded)[3] == pytest.approx(bone_lengths(reference[1:])[3])
+    assert bone_error(recorded, reference, skip_missing=False) > bone_error(recorded, reference)

@@ -9,7 +9,7 @@ import select_checkpoint
 import train
 from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
-from metrics.evaluation import genre_accuracy
+from metrics.evaluation import bone_error, genre_accuracy
 from metrics.heldout import HeldOutScorer, selection_score
 from metrics.table import gcn_outputs
 from model import checkpoint
@@ -63,6 +63,7 @@ def test_scorer_adds_the_st_gcn_genre_accuracy_of_the_dances_it_scores(genre_cor
         round(len(scorer.music.names) * scores["genre_accuracy"]))
     plain = HeldOutScorer(genre_corpus, "auto", seed=0, val_videos=1, rhythm="truth")(generator)
     assert "genre_accuracy" not in plain and plain["beat_align"] == scores["beat_align"]
+    assert scores["bone_error"] == bone_error(dances, scorer.reference, skip_missing=False) > 0
 
 
 def test_beat_genre_selection_needs_genres_and_class_names(genre_corpus, tmp_path, capsys):
