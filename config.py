@@ -181,9 +181,9 @@ def train_parser():
     recipe.add_argument("--code_hold", action=argparse.BooleanOptionalAction, default=False,
                         help="decode every frame from its clip's mean music code, in training and "
                              "inference (recorded in the checkpoint): the code says what the song "
-                             "is, the rhythm features (needs --rhythm) say when to move. The code's "
-                             "frame-to-frame changes on slow, quiet songs can throw the body across "
-                             "the frame (default: off, the paper's)")
+                             "is, the rhythm features (needs --rhythm) say when to move. It ends the "
+                             "throws on slow, quiet songs, but trained so the skeletons came apart "
+                             "(docs/experiments.md section 23; default: off, the paper's)")
     recipe.add_argument("--genre_input", action=argparse.BooleanOptionalAction, default=False,
                         help="the pose generator also hears a one-hot genre per frame: in training "
                              "the clip's genre from the sidecar, at inference the genre a ridge "

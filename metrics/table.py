@@ -17,9 +17,9 @@ import torch
 
 from dataset.skeleton import NUM_JOINTS, missing_mask, normalize
 from metrics.diversity import diversity, multimodality
-from metrics.evaluation import (beat_scores, bone_error, corner_frames, derangement, edge_jump, fid_in_sample_span,
-                                genre_accuracy, genre_labels, median_step, retrieval_accuracy, standardize,
-                                tempo_scores, thrown_steps)
+from metrics.evaluation import (beat_scores, bone_error, corner_frames, derangement, edge_jump,
+                                fid_in_sample_span, genre_accuracy, genre_labels, median_step,
+                                retrieval_accuracy, standardize, tempo_scores, thrown_steps)
 from metrics.fid import kinetic_features
 
 METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_rate", "motion_beats_per_clip",

@@ -27,8 +27,10 @@ run trained so did not find the beat (docs/experiments.md, section 19).
 **Hold** (``--code_hold``, recorded in the checkpoint). Every frame hears its clip's mean code,
 so the code says what the song is and the rhythm features alone say when to move. On slow,
 quiet songs the code's changes from frame to frame can still throw the body across the frame
-after capping and smoothing; held at its mean, no test clip throws a joint
-(docs/experiments.md, sections 22 and 23).
+after capping and smoothing; held at its mean, no test clip throws a joint. But a decoder
+trained on held codes cannot tell the dances of one genre and beat phase apart, and the L1 and
+perceptual terms pull each joint to its own average: the skeletons came apart (bone error 0.2-0.5
+against 0.09), which FID did not show (docs/experiments.md, sections 22 and 23).
 """
 
 import torch
