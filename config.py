@@ -564,6 +564,9 @@ def song_check_parser(description):
     parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
     parser.add_argument("--audio", nargs="+", required=True, metavar="SONG",
                         help="songs to dance (any format ffmpeg or libsndfile reads)")
+    parser.add_argument("--data", default=DEFAULT_DATA,
+                        help="the dancers whose build bone_error compares with: every clip of this "
+                             "dataset file ('' leaves the column out)")
     add_device_args(parser)
     parser.set_defaults(threads=1)
     return parser

@@ -276,9 +276,12 @@ def bone_error(dances, reference, skip_missing=True):
     recorded, so its missing joints are skipped). 0 for the reference itself; 0.1 is about
     10 % longer or shorter bones. A skeleton whose joints drift apart or fold onto each other,
     which FID on pose features and beat scores can miss, scores high.
+    Bones that the reference never shows, or shows with no length, do not count.
     Shape: ``(N, T, 18, 2)`` and ``(M, T', 18, 2)`` pixels -> float."""
-    ratio = bone_lengths(dances, skip_missing) / bone_lengths(reference)
-    return float(np.nanmean(np.abs(np.log(np.maximum(ratio, 1e-6)))))
+    lengths, reference_lengths = bone_lengths(dances, skip_missing), bone_lengths(reference)
+    counted = np.isfinite(lengths) & (reference_lengths > 0)
+    ratio = lengths[counted] / reference_lengths[counted]
+    return float(np.mean(np.abs(np.log(np.maximum(ratio, 1e-6))))) if counted.any() else math.nan
 
 
 def thrown_steps(dances, skip_missing=True, limit_px=THROWN_PX):

@@ -11,6 +11,8 @@ Each song is danced whole (``get_demo.py --audio``'s path) and scored:
     tempo_ok       dance tempo within 5 % of the song's (x1/2 and x2 allowed)
     bas            beat alignment (music-averaged, sigma 0.1 s) with the song's beats;
     bas_other      the same dance against the other songs' beats (mean; the chance level)
+    bone_error     bone lengths against the dancers' of ``--data`` (metrics.evaluation.bone_error);
+                   0.1 is about 10 % off, a skeleton coming apart scores 0.2 and more
 
 The ratio ``bas / bas_other`` says how much of the alignment is the music's doing.
 """
@@ -22,20 +24,24 @@ import numpy as np
 from config import song_check_parser
 from dataset.audio import load_audio
 from dataset.format import FPS
+from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
-from metrics.evaluation import THROWN_PX, joint_steps
+from dataset.dance_dataset import DanceDataset
+from metrics.evaluation import THROWN_PX, bone_error, joint_steps
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
 from runtime import report_errors, resolve_device, set_threads
 
-COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other")
+COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other",
+           "bone_error")
 
 
-def song_scores(dances, beats, tolerance=0.05, sigma=0.1):
+def song_scores(dances, beats, reference=None, tolerance=0.05, sigma=0.1):
     """Scores of whole-song dances against their songs' beats (see the module docstring).
 
     Shape: ``dances`` list of ``(T_i, 18, 2)`` generated pixel poses, ``beats`` list of beat
-    times (s) -> list of dicts with :data:`COLUMNS`.
+    times (s), ``reference`` recorded dances ``(N, T, 18, 2)`` pixels or None -> list of dicts
+    with :data:`COLUMNS` (``bone_error`` NaN without a reference).
     """
     motion = [kinematic_beats(d) for d in dances]
     rows = []
@@ -54,6 +60,7 @@ def song_scores(dances, beats, tolerance=0.05, sigma=0.1):
             "tempo_ok": bool(tempo_error(dance_bpm, song_bpm) <= tolerance),
             "bas": beat_align_score_music(song_beats, motion[i], sigma),
             "bas_other": float(np.mean(other)) if other else np.nan,
+            "bone_error": np.nan if reference is None else bone_error(dance[None], reference, skip_missing=False),
         })
     return rows
 
@@ -69,7 +76,11 @@ def check(argv=None):
         dances.append(dance.astype(np.float64))
         found = np.asarray(music_beats(samples))
         beats.append(found[found < len(dance) / FPS])
-    rows = song_scores(dances, beats)
+    reference = None
+    if args.data:
+        _, poses = DanceDataset(args.data, split="all").as_tensors()
+        reference = denormalize(poses.numpy().reshape(*poses.shape[:2], NUM_JOINTS, 2))
+    rows = song_scores(dances, beats, reference)
     print(f"{args.model}: {len(rows)} songs, seed {args.seed}")
     print(f"{'song':<28}" + "".join(f"{c:>12}" for c in COLUMNS))
     for path, row in zip(args.audio, rows):

@@ -325,6 +325,12 @@ def test_song_scores_know_a_dance_on_its_songs_beat_from_one_on_another():
     assert rows[0]["thrown"] == 0 and rows[0]["max_step"] < 120
     assert rows[0]["median_step"] > 1.0
     assert rows[0]["bas"] > 0.9 and rows[0]["bas"] > 1.3 * rows[0]["bas_other"]
+    assert np.isnan(rows[0]["bone_error"])  # no reference dancers given
+    dancer = dance_on(0.5)
+    dancer[:, 4] += 10.0  # a forearm that is not a point
+    scored = song_scores([dancer, dancer * 2.0], beats, reference=dancer[None])
+    assert scored[0]["bone_error"] == pytest.approx(0.0, abs=1e-12)
+    assert scored[1]["bone_error"] == pytest.approx(np.log(2.0))  # every bone twice as long
 
 
 
