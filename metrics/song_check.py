@@ -23,10 +23,10 @@ import numpy as np
 
 from config import song_check_parser
 from dataset.audio import load_audio
+from dataset.dance_dataset import DanceDataset
 from dataset.format import FPS
 from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
-from dataset.dance_dataset import DanceDataset
 from metrics.evaluation import THROWN_PX, bone_error, joint_steps
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
@@ -60,7 +60,8 @@ def song_scores(dances, beats, reference=None, tolerance=0.05, sigma=0.1):
             "tempo_ok": bool(tempo_error(dance_bpm, song_bpm) <= tolerance),
             "bas": beat_align_score_music(song_beats, motion[i], sigma),
             "bas_other": float(np.mean(other)) if other else np.nan,
-            "bone_error": np.nan if reference is None else bone_error(dance[None], reference, skip_missing=False),
+            "bone_error": (np.nan if reference is None
+                           else bone_error(dance[None], reference, skip_missing=False)),
         })
     return rows
 

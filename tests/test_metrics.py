@@ -333,7 +333,6 @@ def test_song_scores_know_a_dance_on_its_songs_beat_from_one_on_another():
     assert scored[1]["bone_error"] == pytest.approx(np.log(2.0))  # every bone twice as long
 
 
-
 def test_bone_error_is_zero_for_the_same_build_and_ln2_for_doubled_bones():
     from metrics.evaluation import bone_error, bone_lengths
 
