@@ -184,6 +184,12 @@ def train_parser():
                              "is, the rhythm features (needs --rhythm) say when to move. It ends the "
                              "throws on slow, quiet songs, but trained so the skeletons came apart "
                              "(docs/experiments.md section 23; default: off, the paper's)")
+    recipe.add_argument("--pose_output", default="joints", choices=("joints", "bones"),
+                        help="the generator's last layer: 36 joint coordinates through tanh (the "
+                             "paper's), or the neck's position and each bone's direction and "
+                             "length (0.7-1.1 of the training dancers' median), laid out from the "
+                             "neck, so that a skeleton cannot come apart (recorded in the "
+                             "checkpoint; model/bone_output.py)")
     recipe.add_argument("--genre_input", action=argparse.BooleanOptionalAction, default=False,
                         help="the pose generator also hears a one-hot genre per frame: in training "
                              "the clip's genre from the sidecar, at inference the genre a ridge "

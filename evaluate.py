@@ -150,7 +150,11 @@ def evaluate(argv=None):
         # same architecture as the evaluated model (e.g. its edge_pad, its rhythm), fresh weights;
         # no genre input, whose head would have no training clips to read genres off
         fresh = {key: value for key, value in built.items() if key != "genres"}
-        untrained = generate_draws(Generator(**fresh).to(device).eval(), music.audio, args.samples,
+        generator = Generator(**fresh)
+        if fresh.get("pose_output") == "bones":  # the dancers' bone lengths are data, not weights
+            generator.pose_generator.final_linear.set_lengths(
+                checkpoint.load_generator_state(args.model)["pose_generator.final_linear.length"])
+        untrained = generate_draws(generator.to(device).eval(), music.audio, args.samples,
                                    args.seed, music.rhythm)
     rows = {}
     if args.model:

@@ -37,6 +37,8 @@ from tqdm import tqdm
 from config import enabled_speedups, parse_train_args
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
+from dataset.skeleton import NUM_JOINTS, denormalize
+from metrics.evaluation import bone_lengths
 from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
@@ -140,9 +142,15 @@ def train(argv=None):
             raise DanceSynthError("--code_offset_norm sets every clip's offset to one length, which "
                                   "undoes --code_shrink: give one of them")
         generator_args["code_offset_norm"] = True
+    if args.pose_output != "joints":
+        generator_args["pose_output"] = args.pose_output
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
                           code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
+    if args.pose_output == "bones":  # the dancers' build, which the generator lays its bones out with
+        _, poses = train_set.as_tensors()
+        nets["generator"].pose_generator.final_linear.set_lengths(
+            bone_lengths(denormalize(poses.numpy().reshape(*poses.shape[:2], NUM_JOINTS, 2))))
     apply_speedups(nets, st_gcn, device, speedups, world_size)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)

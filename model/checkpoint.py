@@ -49,7 +49,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap",
-                  "code_offset_norm", "code_hold", "genres")
+                  "code_offset_norm", "code_hold", "genres", "pose_output")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -158,6 +158,7 @@ def generator_args(path, checkpoint=None):
             or args.get("rhythm_tempo", False) not in (False, True)
             or args.get("code_offset_norm", False) not in (False, True)
             or args.get("code_hold", False) not in (False, True)
+            or args.get("pose_output", "joints") not in ("joints", "bones")
             or (args.get("code_hold") and not args.get("rhythm"))
             or not (isinstance(genres, int) and (genres == 0 or genres >= 2))
             or (args.get("rhythm_tempo") and not args.get("rhythm"))

@@ -50,6 +50,9 @@ class Generator(nn.Module):
     ``code_hold``: every frame is decoded from its clip's mean music code
     (:func:`model.music_code.hold_clip_mean`), in training and inference, so the beat reaches the
     pose generator only through ``rhythm``, which it needs. No parameters; off, the paper's.
+    ``pose_output``: ``"joints"`` (the paper's) or ``"bones"``: the pose generator lays each
+    frame out bone by bone from the neck (:class:`model.bone_output.BoneOutput`; 17,425 more
+    parameters and 17 buffer values, the dancers' bone lengths, which are set before training).
     ``genres``: 0 (the paper's), or the number G of genres of ``--genre_input``: the pose generator
     also hears a one-hot genre per frame (:class:`model.genre_head.GenreHead`, under ``genre``;
     1024 * G more parameters, and the head's running moments, 256 * (257 + G) + G + 1 buffer
@@ -64,7 +67,7 @@ class Generator(nn.Module):
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
                  rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, code_hold=False,
-                 genres=0):
+                 genres=0, pose_output="joints"):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -99,7 +102,7 @@ class Generator(nn.Module):
             self.genre = GenreHead(genres, CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
                                             rhythm_dim=self.rhythm_dim + self.rhythm_tempo + genres,
-                                            norm=decoder_norm, dropout=decoder_dropout)
+                                            norm=decoder_norm, dropout=decoder_dropout, output=pose_output)
 
     def sample_noise(self, audio):
         """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
