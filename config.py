@@ -182,7 +182,8 @@ def train_parser():
                         help="decode every frame from its clip's mean music code, in training and "
                              "inference (recorded in the checkpoint): the code says what the song "
                              "is, the rhythm features (needs --rhythm) say when to move. It ends the "
-                             "throws on slow, quiet songs, but trained so the skeletons came apart "
+                             "throws on slow, quiet songs; trained so with the joint output the "
+                             "skeletons came apart, with --pose_output bones they stay whole "
                              "(docs/experiments.md section 23; default: off, the paper's)")
     recipe.add_argument("--pose_output", default="joints", choices=("joints", "bones"),
                         help="the generator's last layer: 36 joint coordinates through tanh (the "

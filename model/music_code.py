@@ -30,7 +30,8 @@ quiet songs the code's changes from frame to frame can still throw the body acro
 after capping and smoothing; held at its mean, no test clip throws a joint. But a decoder
 trained on held codes cannot tell the dances of one genre and beat phase apart, and the L1 and
 perceptual terms pull each joint to its own average: the skeletons came apart (bone error 0.2-0.5
-against 0.09), which FID did not show (docs/experiments.md, sections 22 and 23).
+against 0.09), which FID did not show. With ``--pose_output bones`` they stay whole
+(docs/experiments.md, sections 22 and 23).
 """
 
 import torch
