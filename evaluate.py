@@ -63,7 +63,7 @@ from config import DEFAULT_GCN, evaluate_parser
 from dataset.atomic import atomic_open
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from dataset.skeleton import NUM_JOINTS, denormalize
+from dataset.skeleton import NUM_JOINTS
 from metrics.music_set import beats_against_truth, dataset_music, folder_music
 from metrics.table import Row, control_rows, format_table, mean_pose, score_rows
 from model import checkpoint
@@ -142,7 +142,7 @@ def evaluate(argv=None):
                  f"{len(dances)} clips of 5 s")
 
     rng = np.random.default_rng([args.seed, 1])
-    still = mean_pose(denormalize(train_set.as_tensors()[1].numpy().reshape(-1, NUM_JOINTS, 2).astype(np.float64))
+    still = mean_pose(train_set.pixel_poses().reshape(-1, NUM_JOINTS, 2)
                       if train_set is not None else dances)
     untrained = None
     if not args.poses:

@@ -37,7 +37,6 @@ from tqdm import tqdm
 from config import enabled_speedups, parse_train_args
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.evaluation import bone_lengths
 from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
@@ -148,9 +147,7 @@ def train(argv=None):
                           code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     if args.pose_output == "bones":  # the dancers' build, which the generator lays its bones out with
-        _, poses = train_set.as_tensors()
-        nets["generator"].pose_generator.final_linear.set_lengths(
-            bone_lengths(denormalize(poses.numpy().reshape(*poses.shape[:2], NUM_JOINTS, 2))))
+        nets["generator"].pose_generator.final_linear.set_lengths(bone_lengths(train_set.pixel_poses()))
     apply_speedups(nets, st_gcn, device, speedups, world_size)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)

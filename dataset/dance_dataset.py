@@ -30,7 +30,7 @@ from dataset.audio_level import peak_level
 from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES, SAMPLE_FRAMES, SAMPLES_PER_CLIP, SAMPLES_PER_FRAME
 from dataset.rhythm_cache import SOURCES, clip_rhythm
-from dataset.skeleton import NUM_JOINTS, POSE_DIM, fill_missing_joints, normalize
+from dataset.skeleton import NUM_JOINTS, POSE_DIM, denormalize, fill_missing_joints, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -608,6 +608,12 @@ class DanceDataset(Dataset):
         copies, item order."""
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
         return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
+
+    def pixel_poses(self):
+        """The whole split's poses in pixels, ``(N, 50, 18, 2)`` float64, item order (missing
+        joints at (0, 0) unless the dataset fills them); no audio is copied."""
+        poses = self._pose.reshape(-1, SAMPLE_FRAMES, NUM_JOINTS, 2).astype(np.float64)
+        return denormalize(poses)
 
     def audio_level(self):
         """The level of the split's music as the encoder hears it: :func:`dataset.audio_level.peak_level`

@@ -13,7 +13,7 @@ import numpy as np
 from dataset.audio import frame_audio, load_audio
 from dataset.errors import DanceSynthError
 from dataset.format import FPS, SAMPLE_FRAMES
-from dataset.skeleton import NUM_JOINTS, denormalize
+from dataset.skeleton import NUM_JOINTS
 from metrics.beats import beat_hit_rate, music_beats
 from metrics.evaluation import window_beats
 
@@ -53,8 +53,7 @@ def dataset_music(dataset, beat_source="librosa"):
 
     Returns ``(MusicSet, dances (N, T, 18, 2) pixels)``.
     """
-    audio, pose = dataset.as_tensors()
-    audio = audio.numpy()
+    audio = dataset.as_tensors()[0].numpy()
     frames = audio.shape[1]
     window_s = frames / FPS
     halves_of = {}
@@ -88,8 +87,7 @@ def dataset_music(dataset, beat_source="librosa"):
         genres=genres if known else None,
         rhythm=None if dataset.rhythm is None else dataset.rhythm_windows().numpy(),
     )
-    dances = denormalize(pose.numpy().reshape(len(pose), frames, NUM_JOINTS, 2).astype(np.float64))
-    return music, dances
+    return music, dataset.pixel_poses()
 
 
 def folder_music(directory, frames=SAMPLE_FRAMES):

@@ -25,7 +25,6 @@ from config import song_check_parser
 from dataset.audio import load_audio
 from dataset.dance_dataset import DanceDataset
 from dataset.format import FPS
-from dataset.skeleton import NUM_JOINTS, denormalize
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
 from metrics.evaluation import THROWN_PX, bone_error, joint_steps
 from model.checkpoint import load_generator
@@ -79,8 +78,7 @@ def check(argv=None):
         beats.append(found[found < len(dance) / FPS])
     reference = None
     if args.data:
-        _, poses = DanceDataset(args.data, split="all").as_tensors()
-        reference = denormalize(poses.numpy().reshape(*poses.shape[:2], NUM_JOINTS, 2))
+        reference = DanceDataset(args.data, split="all").pixel_poses()
     rows = song_scores(dances, beats, reference)
     print(f"{args.model}: {len(rows)} songs, seed {args.seed}")
     print(f"{'song':<28}" + "".join(f"{c:>12}" for c in COLUMNS))

@@ -34,6 +34,7 @@ from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
 from .generator import Generator
+from .pose_generator import OUTPUTS as POSE_OUTPUTS
 from .st_gcn import STGCN
 
 TRAINING_FORMAT = "dance-synth/1"
@@ -158,7 +159,7 @@ def generator_args(path, checkpoint=None):
             or args.get("rhythm_tempo", False) not in (False, True)
             or args.get("code_offset_norm", False) not in (False, True)
             or args.get("code_hold", False) not in (False, True)
-            or args.get("pose_output", "joints") not in ("joints", "bones")
+            or args.get("pose_output", "joints") not in POSE_OUTPUTS
             or (args.get("code_hold") and not args.get("rhythm"))
             or not (isinstance(genres, int) and (genres == 0 or genres >= 2))
             or (args.get("rhythm_tempo") and not args.get("rhythm"))

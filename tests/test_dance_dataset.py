@@ -24,7 +24,7 @@ from dataset.dance_dataset import (
 )
 from dataset.errors import DanceSynthError
 from dataset.format import CLIP_FRAMES, CLIP_SAMPLES
-from dataset.skeleton import NUM_JOINTS
+from dataset.skeleton import NUM_JOINTS, denormalize
 
 
 def make_clip(seed):
@@ -155,6 +155,9 @@ def test_whole_split_tensors_and_video_labels(small):
     assert audio.shape == (6, 50, 1600) and pose.shape == (6, 50, 36)
     assert audio.dtype == pose.dtype == torch.float32
     torch.testing.assert_close(pose[3], ds[3]["pose"])
+    pixels = ds.pixel_poses()
+    assert pixels.shape == (6, 50, NUM_JOINTS, 2) and pixels.dtype == np.float64
+    np.testing.assert_allclose(pixels, denormalize(pose.double().numpy().reshape(6, 50, NUM_JOINTS, 2)))
     assert ds.video_labels().tolist() == [0, 0, 1, 1, 1, 1]
 
 
