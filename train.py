@@ -89,30 +89,13 @@ def epoch_batches(dataset, sampler, epoch, skip, args):
 
 # ----------------------------------------------------------------------------- main
 
-def train(argv=None):
-    args = parse_train_args(argv)
-    rank, world_size, device = init_distributed(args.device)
-    master = rank == 0
-    logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
-    args.amp = resolve_amp(args.amp, device)
-    threads = set_threads(args.threads)
-    seed_everything(args.seed)
-    speedups = enabled_speedups(args)
-    configure_process(device, speedups, args.release_memory)
+def run_networks(args, train_set, device):
+    """The generator and both discriminators that ``args`` describe, freshly initialised.
 
-    # ---- data
-    train_set = DanceDataset(args.data, split="train", split_rule=args.split,
-                             val_videos=args.val_videos, rhythm=args.rhythm,
-                             fill_missing=args.fill_missing)
-    sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
-                                 seed=args.seed, drop_last=True)
-    batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
-    if batches_per_epoch == 0:
-        raise DanceSynthError("%s: %d training samples, fewer than one batch of %d per process "
-                              "(%d processes)" % (args.data, len(train_set), args.batch_size, world_size))
-
-    # ---- networks, optimisers, and the state to continue from
-    st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
+    Returns ``(nets, generator_args, genre_of)``: :func:`model.gan.build_networks`'s dict, the
+    generator's arguments (recorded in every checkpoint, so that it can be rebuilt) and, with
+    ``--genre_input``, each training video's genre index (else empty).
+    """
     # rebuilds the generator from a checkpoint; songs are brought to its training music's level
     generator_args = {"edge_pad": args.edge_pad, "audio_level": train_set.audio_level()}
     if args.rhythm:
@@ -148,6 +131,34 @@ def train(argv=None):
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     if args.pose_output == "bones":  # the dancers' build, which the generator lays its bones out with
         nets["generator"].pose_generator.final_linear.set_lengths(bone_lengths(train_set.pixel_poses()))
+    return nets, generator_args, genre_of
+
+
+def train(argv=None):
+    args = parse_train_args(argv)
+    rank, world_size, device = init_distributed(args.device)
+    master = rank == 0
+    logging.basicConfig(level=logging.INFO if master else logging.WARNING, format="%(message)s")
+    args.amp = resolve_amp(args.amp, device)
+    threads = set_threads(args.threads)
+    seed_everything(args.seed)
+    speedups = enabled_speedups(args)
+    configure_process(device, speedups, args.release_memory)
+
+    # ---- data
+    train_set = DanceDataset(args.data, split="train", split_rule=args.split,
+                             val_videos=args.val_videos, rhythm=args.rhythm,
+                             fill_missing=args.fill_missing)
+    sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
+                                 seed=args.seed, drop_last=True)
+    batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only
+    if batches_per_epoch == 0:
+        raise DanceSynthError("%s: %d training samples, fewer than one batch of %d per process "
+                              "(%d processes)" % (args.data, len(train_set), args.batch_size, world_size))
+
+    # ---- networks, optimisers, and the state to continue from
+    st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
+    nets, generator_args, genre_of = run_networks(args, train_set, device)
     apply_speedups(nets, st_gcn, device, speedups, world_size)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)

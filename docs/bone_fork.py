@@ -1,0 +1,148 @@
+"""A training state that continues a finished generator under new generator options
+(docs/experiments.md section 24): the shipped generator, taught to emit bones.
+
+Given the options of the run to come (train.py's, after ``--``), it builds that run's networks
+and fills the generator from ``--generator``:
+
+- every weight the two generators share is copied;
+- with ``--genre_input``, the first decoder layer gets zero columns for the genre one-hot, so
+  the genre changes nothing yet;
+- with ``--pose_output bones``, the new last layer is fitted by ridge regression to reproduce
+  what the old last layer makes of the same hidden features on the training clips (with the
+  new generator's own code path, so ``--code_hold`` included): the neck's position, each
+  bone's direction and its length fraction.
+
+The discriminators and all three Adam states are fresh, the weight average starts at the
+forked weights and the random streams restart from ``--seed``, so the run's only inheritance
+is the given generator.
+
+    python docs/bone_fork.py --out log/bones_s1 -- --data dataset/synthetic.json --recipe beat \\
+        --genre_input --code_shrink 0.5 --code_hold --pose_output bones
+    python train.py --data dataset/synthetic.json --recipe beat --genre_input --code_shrink 0.5 \\
+        --code_hold --pose_output bones --seed 1 --resume log/bones_s1/generator_fork.pth \\
+        --out log/bones_s1
+"""
+
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from config import parse_train_args  # noqa: E402
+from dataset.dance_dataset import DanceDataset  # noqa: E402
+from dataset.skeleton import (BONES, CANVAS_HEIGHT, CANVAS_WIDTH, CENTER_JOINT, NUM_JOINTS,  # noqa: E402
+                              denormalize)
+from model import checkpoint  # noqa: E402
+from model.bone_output import LONGEST, SHORTEST  # noqa: E402
+from model.gan import build_ema, build_optimizers  # noqa: E402
+from model.generator import Generator  # noqa: E402
+from train import run_networks  # noqa: E402
+
+FIRST_LAYER = "pose_generator.layer0.weight"
+LAST_LAYER = "pose_generator.final_linear."
+RHYTHM_INPUTS = 256 + 8  # the first layer's inputs before the genre one-hot: music code, rhythm
+
+
+def bone_targets(poses, lengths):
+    """What a bone output must emit to lay out ``poses``, before its activations.
+
+    Shape: ``poses`` ``(N, 18, 2)`` pixels, ``lengths`` ``(17,)`` -> ``(N, 53)``: the neck
+    (atanh of its normalised position), 17 unit directions, 17 length fractions (logit).
+    """
+    half = poses.new_tensor([CANVAS_WIDTH / 2, CANVAS_HEIGHT / 2])
+    neck = torch.atanh((poses[:, CENTER_JOINT] / half - 1).clamp(-0.999, 0.999))
+    bone = torch.stack([poses[:, child] - poses[:, parent] for parent, child in BONES], dim=1)
+    length = bone.norm(dim=-1)
+    fraction = ((length / lengths - SHORTEST) / (LONGEST - SHORTEST)).clamp(0.02, 0.98)
+    direction = bone / length[..., None].clamp_min(1e-3)
+    return torch.cat([neck, direction.flatten(1), torch.logit(fraction)], dim=1)
+
+
+def ridge(features, targets, strength=1.0):
+    """Weight ``(out, in)`` and bias ``(out,)`` of the ridge fit ``features -> targets``."""
+    x = torch.cat([features, features.new_ones(len(features), 1)], dim=1)
+    solution = torch.linalg.solve(x.T @ x + strength * torch.eye(x.shape[1], dtype=x.dtype), x.T @ targets)
+    return solution[:-1].T.contiguous(), solution[-1].contiguous()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", default="pretrain_model/generator.pth",
+                        help="the generator to continue")
+    parser.add_argument("--out", required=True, help="writes generator_fork.pth, discriminator_fork.pth")
+    parser.add_argument("train_options", nargs=argparse.REMAINDER,
+                        help="-- then the train.py options of the run to come")
+    fork = parser.parse_args()
+    train_options = fork.train_options[1:] if fork.train_options[:1] == ["--"] else fork.train_options
+    args = parse_train_args(train_options + ["--out", fork.out])
+    torch.manual_seed(args.seed)
+
+    train_set = DanceDataset(args.data, split="train", split_rule=args.split, val_videos=args.val_videos,
+                             rhythm=args.rhythm, fill_missing=args.fill_missing)
+    nets, generator_args, genre_of = run_networks(args, train_set, torch.device("cpu"))
+    generator = nets["generator"]
+    old_args = {key: value for key, value in checkpoint.generator_args(
+        fork.generator, checkpoint.read(fork.generator)).items() if key != "code_cap"}
+    weights = checkpoint.load_generator_state(fork.generator)
+
+    state = generator.state_dict()
+    for key, value in weights.items():
+        if key == FIRST_LAYER and generator.genres:
+            value = torch.cat([value[:, :RHYTHM_INPUTS], value.new_zeros(len(value), generator.genres),
+                               value[:, RHYTHM_INPUTS:]], dim=1)
+        if key.startswith(LAST_LAYER) and generator_args.get("pose_output") == "bones":
+            continue
+        if state[key].shape != value.shape:
+            raise SystemExit(f"{fork.generator}: {key} is {tuple(value.shape)}, the run's is "
+                             f"{tuple(state[key].shape)}")
+        state[key] = value
+    generator.load_state_dict(state)
+
+    if generator_args.get("pose_output") == "bones":
+        old = Generator(**{**old_args, "code_hold": generator_args.get("code_hold", False)})
+        old.load_state_dict(weights)
+        old.eval()
+        generator.eval()
+        audio, _ = train_set.as_tensors()
+        rhythm = torch.stack([train_set[i]["rhythm"] for i in range(len(train_set))])
+        genre = (torch.tensor([genre_of[video] for video, _, _ in train_set.keys])
+                 if genre_of else None)
+        hidden = []
+        hook = generator.pose_generator.final_linear.register_forward_hook(
+            lambda module, inputs, output: hidden.append(inputs[0]))
+        with torch.no_grad():
+            noise = generator.sample_noise(audio)
+            generator(audio, noise, rhythm, genre)
+            dances = old(audio, noise, rhythm)
+        hook.remove()
+        features = hidden[0].double()
+        poses = denormalize(dances.reshape(-1, NUM_JOINTS, 2).double())
+        last = generator.pose_generator.final_linear
+        weight, bias = ridge(features, bone_targets(poses, last.length.double()))
+        last.linear.weight.data.copy_(weight)
+        last.linear.bias.data.copy_(bias)
+        with torch.no_grad():
+            redone = generator(audio, noise, rhythm, genre)
+        error = (denormalize(redone.reshape(-1, NUM_JOINTS, 2)) - poses).norm(dim=-1).mean()
+        print(f"bone layer fitted on {len(features)} frames: mean joint error {error:.2f} px "
+              f"against {fork.generator} on the same code path")
+        generator.train()
+
+    optimizers = build_optimizers(nets, args)
+    ema = build_ema(generator, args.ema)
+    step = int(checkpoint.read(fork.generator).get("step") or 0)
+    batches = len(train_set) // args.batch_size
+    os.makedirs(fork.out, exist_ok=True)
+    checkpoint.save_training_state(
+        fork.out, "fork", nets, optimizers, ema=ema,
+        common={"epoch": step // batches + 1, "batch": step % batches, "step": step,
+                "config": vars(args), "rng": [], "generator_args": generator_args})
+    print(f"{fork.out}/generator_fork.pth: {fork.generator} at step {step}, "
+          f"fresh discriminators and optimisers")
+
+
+if __name__ == "__main__":
+    main()
