@@ -33,10 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import parse_train_args  # noqa: E402
 from dataset.dance_dataset import DanceDataset  # noqa: E402
-from dataset.skeleton import (BONES, CANVAS_HEIGHT, CANVAS_WIDTH, CENTER_JOINT, NUM_JOINTS,  # noqa: E402
-                              denormalize)
+from dataset.skeleton import NUM_JOINTS, denormalize  # noqa: E402
 from model import checkpoint  # noqa: E402
-from model.bone_output import LONGEST, SHORTEST  # noqa: E402
 from model.gan import build_ema, build_optimizers  # noqa: E402
 from model.generator import Generator  # noqa: E402
 from train import run_networks  # noqa: E402
@@ -44,21 +42,6 @@ from train import run_networks  # noqa: E402
 FIRST_LAYER = "pose_generator.layer0.weight"
 LAST_LAYER = "pose_generator.final_linear."
 RHYTHM_INPUTS = 256 + 8  # the first layer's inputs before the genre one-hot: music code, rhythm
-
-
-def bone_targets(poses, lengths):
-    """What a bone output must emit to lay out ``poses``, before its activations.
-
-    Shape: ``poses`` ``(N, 18, 2)`` pixels, ``lengths`` ``(17,)`` -> ``(N, 53)``: the neck
-    (atanh of its normalised position), 17 unit directions, 17 length fractions (logit).
-    """
-    half = poses.new_tensor([CANVAS_WIDTH / 2, CANVAS_HEIGHT / 2])
-    neck = torch.atanh((poses[:, CENTER_JOINT] / half - 1).clamp(-0.999, 0.999))
-    bone = torch.stack([poses[:, child] - poses[:, parent] for parent, child in BONES], dim=1)
-    length = bone.norm(dim=-1)
-    fraction = ((length / lengths - SHORTEST) / (LONGEST - SHORTEST)).clamp(0.02, 0.98)
-    direction = bone / length[..., None].clamp_min(1e-3)
-    return torch.cat([neck, direction.flatten(1), torch.logit(fraction)], dim=1)
 
 
 def ridge(features, targets, strength=1.0):
@@ -121,7 +104,8 @@ def main():
         features = hidden[0].double()
         poses = denormalize(dances.reshape(-1, NUM_JOINTS, 2).double())
         last = generator.pose_generator.final_linear
-        weight, bias = ridge(features, bone_targets(poses, last.length.double()))
+        weight, bias = ridge(features, last.double().preactivations(poses))
+        last.float()
         last.linear.weight.data.copy_(weight)
         last.linear.bias.data.copy_(bias)
         with torch.no_grad():

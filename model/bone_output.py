@@ -46,6 +46,24 @@ class BoneOutput(nn.Module):
                              f"{lengths.tolist()}")
         self.length.copy_(lengths)
 
+    def preactivations(self, poses):
+        """What :attr:`linear` must emit for :meth:`forward` to lay out ``poses``: the inverse
+        of the activations (bone lengths outside the bounds are clipped just inside them, and a
+        neck on the canvas edge just inside it). Used to fit the layer to a trained joint output.
+
+        Shape: ``poses`` ``(N, 18, 2)`` pixels -> ``(N, 53)``: the neck's atanh, 17 unit
+        directions, 17 length-fraction logits.
+        """
+        poses = torch.as_tensor(poses)
+        length = self.length.to(poses.dtype)
+        half = poses.new_tensor([CANVAS_WIDTH / 2, CANVAS_HEIGHT / 2])
+        neck = torch.atanh((poses[:, CENTER_JOINT] / half - 1).clamp(-0.999, 0.999))
+        bone = torch.stack([poses[:, child] - poses[:, parent] for parent, child in BONES], dim=1)
+        norm = bone.norm(dim=-1)
+        fraction = ((norm / length - SHORTEST) / (LONGEST - SHORTEST)).clamp(0.02, 0.98)
+        direction = bone / norm[..., None].clamp_min(1e-3)
+        return torch.cat([neck, direction.flatten(1), torch.logit(fraction)], dim=1)
+
     def forward(self, x):
         out = self.linear(x).float()
         bones = len(BONES)

@@ -80,3 +80,28 @@ def test_train_sets_the_dancers_bone_lengths_and_records_the_output(tiny_corpus,
     with torch.no_grad():
         dance = loaded(torch.randn(1, 50, 1600) * 3000)
     assert dance.shape == (1, 50, 36) and bool(torch.isfinite(dance).all())
+
+
+def test_preactivations_invert_the_layout_of_a_pose_within_the_bounds():
+    torch.manual_seed(1)
+    layer = BoneOutput(8)
+    median = torch.linspace(10.0, 50.0, len(BONES), dtype=torch.float64)
+    layer.set_lengths(median)
+    poses = torch.zeros(5, NUM_JOINTS, 2, dtype=torch.float64)
+    poses[:, CENTER_JOINT] = torch.tensor([[320.0, 100.0], [100.0, 300.0], [500.0, 60.0],
+                                           [320.0, 180.0], [250.0, 200.0]], dtype=torch.float64)
+    angle = torch.rand(5, len(BONES), dtype=torch.float64) * 2 * np.pi
+    fraction = 0.75 + 0.3 * torch.rand(5, len(BONES), dtype=torch.float64)
+    for k, (parent, child) in enumerate(BONES):
+        step = torch.stack([angle[:, k].cos(), angle[:, k].sin()], dim=-1) * (fraction[:, k] * median[k])[:, None]
+        poses[:, child] = poses[:, parent] + step
+    target = layer.double().preactivations(poses)
+    assert target.shape == (5, 53)
+    rebuilt = []
+    with torch.no_grad():  # a layer that emits exactly the targets: zero weights, the target as bias
+        layer.linear.weight.zero_()
+        for row in target:
+            layer.linear.bias.copy_(row)
+            rebuilt.append(layer(torch.zeros(1, 8, dtype=torch.float64))[0])
+    rebuilt = torch.stack(rebuilt)
+    assert torch.allclose(denormalize(rebuilt.view(5, NUM_JOINTS, 2)).double(), poses, atol=1e-3)  # float32 layout
