@@ -1,5 +1,5 @@
 """A training state that continues a finished generator under new generator options
-(docs/experiments.md section 24): the shipped generator, taught to emit bones.
+(docs/experiments.md section 24): how the shipped generator was taught to emit bones.
 
 Given the options of the run to come (train.py's, after ``--``), it builds that run's networks
 and fills the generator from ``--generator``:
@@ -16,11 +16,15 @@ The discriminators and all three Adam states are fresh, the weight average start
 forked weights and the random streams restart from ``--seed``, so the run's only inheritance
 is the given generator.
 
-    python docs/bone_fork.py --out log/bones_s1 -- --data dataset/synthetic.json --recipe beat \\
-        --genre_input --code_shrink 0.5 --code_hold --pose_output bones
-    python train.py --data dataset/synthetic.json --recipe beat --genre_input --code_shrink 0.5 \\
-        --code_hold --pose_output bones --seed 1 --resume log/bones_s1/generator_fork.pth \\
-        --out log/bones_s1
+    git show 0141b93:pretrain_model/generator.pth > log/generator_1400.pth  # the one before
+    python docs/bone_fork.py --generator log/generator_1400.pth --out log/bones_fork -- --data dataset/synthetic.json --recipe beat \
+        --genre_input --code_shrink 0.5 --code_hold --pose_output bones --seed 1
+    python train.py --data dataset/synthetic.json --recipe beat --genre_input --code_shrink 0.5 \
+        --code_hold --pose_output bones --seed 1 --resume log/bones_fork/generator_fork.pth \
+        --max_minutes 75 --threads 1 --gap_save 7 --out log/bones_s1
+
+Keep the fork outside the run's folder: its genre head has heard no clip yet (training fills
+it), so ``select_checkpoint.py`` cannot score it there.
 """
 
 import argparse
