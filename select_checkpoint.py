@@ -61,6 +61,10 @@ def select(args):
     best, chosen = -math.inf, None
     for step, path, stored in found:
         generator = checkpoint.load_generator(path, device, stored)
+        if generator.genres and not int(generator.genre.updates):
+            log.warning("%s: skipped, its genre head has heard no labelled clip (a run's start "
+                        "that training has not filled yet)", os.path.basename(path))
+            continue
         scores = scorer(generator)
         score = selection_score(scores, args.by)
         log.info("%-28s step %5s  beat_align %.3f  genre %.3f  %s %.3f", os.path.basename(path), step,

@@ -23,8 +23,8 @@ is the given generator.
         --code_hold --pose_output bones --seed 1 --resume log/bones_fork/generator_fork.pth \
         --max_minutes 75 --threads 1 --gap_save 7 --out log/bones_s1
 
-Keep the fork outside the run's folder: its genre head has heard no clip yet (training fills
-it), so ``select_checkpoint.py`` cannot score it there.
+Keep the fork outside the run's folder: it is not one of the run's generators (and its genre
+head has heard no clip yet, so ``select_checkpoint.py`` would skip it).
 """
 
 import argparse

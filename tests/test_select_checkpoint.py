@@ -112,3 +112,18 @@ def test_a_resumed_run_keeps_the_best_it_had(genre_corpus, tmp_path):
     assert math.isinf(train.kept_score(str(tmp_path / "none"), "beat"))
     assert train.kept_score(str(run), "beat_genre") == pytest.approx(
         0.5 * (2.0 + kept["heldout"]["genre_accuracy"]))
+
+
+def test_select_checkpoint_skips_a_generator_whose_genre_head_has_heard_nothing(genre_corpus, tmp_path):
+    gcn = write_classifier(tmp_path / "GCN.pth")
+    run = tmp_path / "run"
+    assert train_run(genre_corpus, gcn, run, "--max_steps", "1", "--genre_input", "--ema", "0.9") == 0
+    start = torch.load(run / "generator_last.pth", weights_only=True)
+    for entry in ("generator", "generator_ema"):  # a fork's start: the head not filled yet
+        start[entry]["genre.updates"].zero_()
+    start["step"] = 0
+    torch.save(start, run / "generator_fork.pth")
+
+    assert select_checkpoint.main([str(run), "--by", "beat_genre"]) == 0
+    chosen = torch.load(run / "generator_selected.pth", weights_only=True)
+    assert chosen["selected_from"] != "generator_fork.pth" and chosen["step"] == 1
