@@ -71,9 +71,10 @@ def main():
                              rhythm=args.rhythm, fill_missing=args.fill_missing)
     nets, generator_args, genre_of = run_networks(args, train_set, torch.device("cpu"))
     generator = nets["generator"]
-    old_args = {key: value for key, value in checkpoint.generator_args(
-        fork.generator, checkpoint.read(fork.generator)).items() if key != "code_cap"}
-    weights = checkpoint.load_generator_state(fork.generator)
+    stored = checkpoint.read(fork.generator)
+    old_args = {key: value for key, value in checkpoint.generator_args(fork.generator, stored).items()
+                if key != "code_cap"}  # a cap added at export: training never had it
+    weights = checkpoint.load_generator_state(fork.generator, stored)
 
     state = generator.state_dict()
     for key, value in weights.items():
@@ -110,9 +111,9 @@ def main():
         last = generator.pose_generator.final_linear
         weight, bias = ridge(features, last.double().preactivations(poses))
         last.float()
-        last.linear.weight.data.copy_(weight)
-        last.linear.bias.data.copy_(bias)
         with torch.no_grad():
+            last.linear.weight.copy_(weight)
+            last.linear.bias.copy_(bias)
             redone = generator(audio, noise, rhythm, genre)
         error = (denormalize(redone.reshape(-1, NUM_JOINTS, 2)) - poses).norm(dim=-1).mean()
         print(f"bone layer fitted on {len(features)} frames: mean joint error {error:.2f} px "
@@ -121,7 +122,7 @@ def main():
 
     optimizers = build_optimizers(nets, args)
     ema = build_ema(generator, args.ema)
-    step = int(checkpoint.read(fork.generator).get("step") or 0)
+    step = int(stored.get("step") or 0)
     batches = len(train_set) // args.batch_size
     os.makedirs(fork.out, exist_ok=True)
     checkpoint.save_training_state(
