@@ -41,11 +41,11 @@ from dataset.skeleton import NUM_JOINTS, denormalize  # noqa: E402
 from model import checkpoint  # noqa: E402
 from model.gan import build_ema, build_optimizers  # noqa: E402
 from model.generator import Generator  # noqa: E402
+from model.music_encoder import CODE_DIM  # noqa: E402
 from train import run_networks  # noqa: E402
 
 FIRST_LAYER = "pose_generator.layer0.weight"
 LAST_LAYER = "pose_generator.final_linear."
-RHYTHM_INPUTS = 256 + 8  # the first layer's inputs before the genre one-hot: music code, rhythm
 
 
 def ridge(features, targets, strength=1.0):
@@ -77,10 +77,12 @@ def main():
     weights = checkpoint.load_generator_state(fork.generator, stored)
 
     state = generator.state_dict()
+    # the first layer hears the music code, the rhythm features (and tempo), then the genre one-hot
+    before_genre = CODE_DIM + generator.rhythm_dim + generator.rhythm_tempo
     for key, value in weights.items():
         if key == FIRST_LAYER and generator.genres:
-            value = torch.cat([value[:, :RHYTHM_INPUTS], value.new_zeros(len(value), generator.genres),
-                               value[:, RHYTHM_INPUTS:]], dim=1)
+            value = torch.cat([value[:, :before_genre], value.new_zeros(len(value), generator.genres),
+                               value[:, before_genre:]], dim=1)
         if key.startswith(LAST_LAYER) and generator_args.get("pose_output") == "bones":
             continue
         if state[key].shape != value.shape:
