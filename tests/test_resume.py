@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(corpus, gcn, out, *extra, status=0):
     assert train.main(["--data", corpus, "--split", "all", "--pretrain_GCN", gcn, "--out", str(out),
-                       "--batch_size", "2", "--seed", "3", *extra]) == status
+                       "--batch_size", "2", "--seed", "3", "--device", "cpu", *extra]) == status
 
 
 def checkpoint_tensors(path):

@@ -177,7 +177,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tiny_corpus, tmp_pa
     gcn = write_gcn(tmp_path / "GCN.pth")
     out = tmp_path / "run"
     common = ["--data", tiny_corpus, "--split", "all", "--pretrain_GCN", gcn, "--out", str(out),
-              "--batch_size", "2", "--save_every_steps", "1"]
+              "--batch_size", "2", "--save_every_steps", "1", "--device", "cpu"]
     train.main(common + ["--max_steps", "1"])
     before = (out / "generator_last.pth").read_bytes()
 
@@ -215,7 +215,7 @@ def test_beat_recipe_keeps_the_average_and_the_best_held_out_generator(tiny_corp
     out = tmp_path / "run"
     train.main(["--data", tiny_corpus, "--split", "videos:002", "--pretrain_GCN", gcn,
                 "--out", str(out), "--batch_size", "2", "--max_steps", "2", "--recipe", "beat",
-                "--eval_every", "1", "--amp", "fp32", "--val_videos", "1"])
+                "--eval_every", "1", "--amp", "fp32", "--val_videos", "1", "--device", "cpu"])
     lines = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
     assert len(lines) == 2 and all(0 <= line["beat_align"] <= 1 for line in lines)
     assert all(line["split"] == "val" for line in lines)  # chosen on training videos held out
