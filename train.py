@@ -89,6 +89,13 @@ def epoch_batches(dataset, sampler, epoch, skip, args):
 
 # ----------------------------------------------------------------------------- main
 
+def training_set(args):
+    """The training split that ``args`` describe: less its ``--val_videos``, with its rhythm
+    features and, with ``--fill_missing``, its missing joints filled."""
+    return DanceDataset(args.data, split="train", split_rule=args.split, val_videos=args.val_videos,
+                        rhythm=args.rhythm, fill_missing=args.fill_missing)
+
+
 def run_networks(args, train_set, device):
     """The generator and both discriminators that ``args`` describe, freshly initialised.
 
@@ -146,9 +153,7 @@ def train(argv=None):
     configure_process(device, speedups, args.release_memory)
 
     # ---- data
-    train_set = DanceDataset(args.data, split="train", split_rule=args.split,
-                             val_videos=args.val_videos, rhythm=args.rhythm,
-                             fill_missing=args.fill_missing)
+    train_set = training_set(args)
     sampler = DistributedSampler(train_set, num_replicas=world_size, rank=rank, shuffle=True,
                                  seed=args.seed, drop_last=True)
     batches_per_epoch = len(sampler) // args.batch_size  # the original used full batches only

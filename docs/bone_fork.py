@@ -36,13 +36,12 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import parse_train_args  # noqa: E402
-from dataset.dance_dataset import DanceDataset  # noqa: E402
 from dataset.skeleton import NUM_JOINTS, denormalize  # noqa: E402
 from model import checkpoint  # noqa: E402
 from model.gan import build_ema, build_optimizers  # noqa: E402
 from model.generator import Generator  # noqa: E402
 from model.music_encoder import CODE_DIM  # noqa: E402
-from train import run_networks  # noqa: E402
+from train import run_networks, training_set  # noqa: E402
 
 FIRST_LAYER = "pose_generator.layer0.weight"
 LAST_LAYER = "pose_generator.final_linear."
@@ -67,8 +66,7 @@ def main():
     args = parse_train_args(train_options + ["--out", fork.out])
     torch.manual_seed(args.seed)
 
-    train_set = DanceDataset(args.data, split="train", split_rule=args.split, val_videos=args.val_videos,
-                             rhythm=args.rhythm, fill_missing=args.fill_missing)
+    train_set = training_set(args)
     nets, generator_args, genre_of = run_networks(args, train_set, torch.device("cpu"))
     generator = nets["generator"]
     stored = checkpoint.read(fork.generator)
