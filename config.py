@@ -452,7 +452,9 @@ def export_parser():
     """Options of ``python -m model.export``."""
     parser = _parser("Write a compact float16 inference copy of a generator or ST-GCN checkpoint.")
     parser.add_argument("network", choices=("generator", "st_gcn"))
-    parser.add_argument("source")
+    parser.add_argument("sources", nargs="+", metavar="source",
+                        help="the checkpoint to export; for a generator, several checkpoints of "
+                             "one run are averaged weight by weight into one")
     parser.add_argument("out")
     parser.add_argument("--note", default="", help="how the weights were made")
     parser.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",

@@ -63,3 +63,36 @@ def test_st_gcn_export_keeps_graph_and_classes(tmp_path):
     pose = torch.rand(3, 50, 36) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(loaded(pose), net.eval()(pose), atol=5e-2)
+
+
+def test_generator_export_averages_checkpoints_of_one_run(tmp_path, capsys):
+    sources, nets = [], []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        nets.append(Generator(edge_pad=6))
+        nets[-1].pose_generator.layer1.layer[1].running_var.uniform_(0.5, 2.0)
+        sources.append(tmp_path / f"generator_{seed:04d}.pth")
+        torch.save({"generator": nets[-1].state_dict(), "generator_args": {"edge_pad": 6},
+                    "config": {"seed": seed}, "step": 100 * seed, "heldout": {"beat": 0.5}},
+                   sources[-1])
+    out = tmp_path / "averaged.pth"
+    assert export.main(["generator", *map(str, sources), str(out), "--note", "mean"]) == 0
+
+    shipped = torch.load(out, weights_only=True)
+    assert shipped["step"] == 200 and shipped["config"] == {"seed": 2} and shipped["heldout"] is None
+    states = [net.state_dict() for net in nets]
+    for key in ("pose_generator.layer0.weight", "pose_generator.layer1.layer.1.running_var"):
+        mean = sum(state[key] for state in states) / 3
+        assert not torch.allclose(states[0][key], mean, atol=1e-3)
+        assert torch.allclose(shipped["generator"][key].float(), mean, atol=2e-3, rtol=1e-3)
+    counter = "pose_generator.layer1.layer.1.num_batches_tracked"
+    assert torch.equal(shipped["generator"][counter], states[-1][counter])
+
+    torch.save({"generator": nets[0].state_dict(), "generator_args": {"edge_pad": 3}},
+               tmp_path / "other_run.pth")
+    assert export.main(["generator", str(sources[0]), str(tmp_path / "other_run.pth"),
+                        str(tmp_path / "mixed.pth")]) == 1
+    assert "other_run.pth: generator_args" in capsys.readouterr().err
+    assert not (tmp_path / "mixed.pth").exists()
+    assert export.main(["st_gcn", str(sources[0]), str(sources[1]), str(out)]) == 1
+    assert "only generators average" in capsys.readouterr().err
