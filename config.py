@@ -460,6 +460,12 @@ def export_parser():
     parser.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",
                         help="generator: record a cap on each frame's music-code norm for inference "
                              "(as train.py --code_cap; 0: keep what the checkpoint has)")
+    parser.add_argument("--refresh_bn", action="store_true",
+                        help="generator: measure the BatchNorm statistics again on the training "
+                             "clips of the run that wrote the checkpoints (its config names them); "
+                             "what averaged weights need (model/weight_average.py)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: the cores other processes leave free)")
     return parser
 
 

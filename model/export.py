@@ -4,9 +4,9 @@
 generator's weights (the averaged ones when the run kept an average), its constructor arguments
 and the config, drops optimizer and random states, and stores floating weights as float16;
 ``--code_cap`` records a cap on the music code's norm for inference (``train.py --code_cap``).
-Several checkpoints of one run are averaged, weight by weight, into one generator (a uniform
-average over a stretch of training, as stochastic weight averaging does), which takes the
-last one's step and config.
+Several checkpoints of one run are averaged, weight by weight, into one generator that takes
+the last one's step and config; ``--refresh_bn`` then measures its BatchNorm statistics again
+on the run's training clips (``model/weight_average.py``).
 ``python -m model.export st_gcn IN OUT`` does the same for an ST-GCN. Normalisation statistics
 (BatchNorm's, the music code's offset norm, the genre head's moments) and the graph stay
 float32: they are small and rounding them would shift every activation (or a genre). Loading
@@ -17,10 +17,13 @@ import os
 import sys
 
 from config import export_parser
+from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from runtime import report_errors
+from runtime import report_errors, set_threads
 
 from . import checkpoint
+from .generator import Generator
+from .weight_average import average_states, refresh_batchnorm
 
 _KEEP_FP32 = ("running_mean", "running_var", "A", "code_offset.centre", "code_offset.length",
               "genre.mean", "genre.second", "genre.cross", "genre.prior")
@@ -32,23 +35,21 @@ def halve(state):
             else value for key, value in state.items()}
 
 
-def average_states(states):
-    """The uniform mean of state dicts with the same keys and shapes: floating tensors averaged
-    (in float64, returned in their own dtype), others (BatchNorm's batch counters) the last's."""
-    averaged = {}
-    for key, last in states[-1].items():
-        if last.is_floating_point():
-            total = sum(state[key].double() for state in states)
-            averaged[key] = (total / len(states)).to(last.dtype)
-        else:
-            averaged[key] = last
-    return averaged
+def training_clips(source, config):
+    """The training split that the run behind ``source`` (its ``config``) trained on."""
+    if not config.get("data"):
+        raise DanceSynthError(f"{source}: records no training data (a release checkpoint?), so "
+                              f"its BatchNorm statistics cannot be refreshed")
+    return DanceDataset(config["data"], split="train", split_rule=config.get("split", "auto"),
+                        val_videos=config.get("val_videos", 0), rhythm=config.get("rhythm"),
+                        fill_missing=config.get("fill_missing", False))
 
 
-def export_generator(sources, out, note="", code_cap=None):
+def export_generator(sources, out, note="", code_cap=None, refresh_bn=False):
     """Write the generator of ``sources`` (one checkpoint path, or several of one run, averaged)
     as an inference checkpoint with float16 weights; a positive ``code_cap`` is recorded in its
-    constructor arguments."""
+    constructor arguments; ``refresh_bn`` measures its BatchNorm statistics again on the
+    run's training clips (with the cap)."""
     sources = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     states, args = [], None
     for source in sources:
@@ -60,12 +61,17 @@ def export_generator(sources, out, note="", code_cap=None):
         args = source_args
         states.append(checkpoint.load_generator_state(source, stored))
     info = stored if isinstance(stored, dict) and "generator" in stored else {}
-    args = dict(args)
+    args, state = dict(args), average_states(states)
     if code_cap:
         args["code_cap"] = float(code_cap)
+    if refresh_bn:
+        generator = Generator(**args)
+        generator.load_state_dict(state)
+        refresh_batchnorm(generator, training_clips(sources[-1], info.get("config", {})))
+        state = generator.state_dict()
     checkpoint.save_inference_generator(
-        out, halve(average_states(states)), args, info.get("config", {}), step=info.get("step"),
-        heldout=info.get("heldout") if len(sources) == 1 else None, note=note)
+        out, halve(state), args, info.get("config", {}), step=info.get("step"),
+        heldout=info.get("heldout") if len(sources) == 1 and not refresh_bn else None, note=note)
 
 
 def export_st_gcn(source, out, note=""):
@@ -78,10 +84,11 @@ def export_st_gcn(source, out, note=""):
 
 def run(argv=None):
     args = export_parser().parse_args(argv)
+    set_threads(args.threads)
     if args.network == "generator":
-        export_generator(args.sources, args.out, args.note, args.code_cap)
-    elif args.code_cap:
-        raise DanceSynthError("--code_cap is a generator's: an ST-GCN has no music code")
+        export_generator(args.sources, args.out, args.note, args.code_cap, args.refresh_bn)
+    elif args.code_cap or args.refresh_bn:
+        raise DanceSynthError("--code_cap and --refresh_bn are a generator's options")
     elif len(args.sources) > 1:
         raise DanceSynthError("only generators average: give one ST-GCN checkpoint")
     else:

@@ -45,7 +45,7 @@ def test_generator_export_records_a_cap_and_keeps_the_offset_norm_in_float32(tmp
     assert loaded.code_cap == 6.0 and torch.equal(loaded.code_offset.centre, net.code_offset.centre)
     assert torch.equal(loaded.code_offset.length, net.code_offset.length)  # not rounded to float16
     assert export.main(["st_gcn", str(source), str(out), "--code_cap", "6"]) == 1
-    assert "has no music code" in capsys.readouterr().err
+    assert "are a generator's options" in capsys.readouterr().err
 
 
 def test_st_gcn_export_keeps_graph_and_classes(tmp_path):
