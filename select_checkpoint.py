@@ -71,7 +71,7 @@ def select(args):
                  scores["beat_align"], scores.get("genre_accuracy", math.nan), args.by, score)
         if score > best:
             best = score
-            chosen = {"step": step, "epoch": stored.get("epoch"), "config": config,
+            chosen = {"step": step, "epoch": stored.get("epoch"), "config": stored["config"],
                       "generator_args": stored.get("generator_args", {}), "heldout": scores,
                       "heldout_split": scorer.split, "selected_by": args.by,
                       "selected_from": os.path.basename(path),

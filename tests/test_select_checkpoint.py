@@ -97,6 +97,15 @@ def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genr
     dancer = checkpoint.load_generator(str(run / "generator_selected.pth"))
     assert dancer.rhythm == "truth"
 
+    # a folder pooling runs: the chosen generator keeps its own run's config, not the latest's
+    stored = torch.load(source, weights_only=True)
+    other = dict(stored, step=stored["step"] + 100, config=dict(stored["config"], seed=99))
+    torch.save(other, run / "generator_other_seed.pth")  # the same weights: a tie keeps the first
+    assert select_checkpoint.main([str(run), "--by", "beat_genre"]) == 0
+    again = torch.load(run / "generator_selected.pth", weights_only=True)
+    assert again["selected_from"] == chosen["selected_from"]
+    assert again["config"] == stored["config"] and again["config"]["seed"] != 99
+
 
 def test_a_resumed_run_keeps_the_best_it_had(genre_corpus, tmp_path):
     gcn = write_classifier(tmp_path / "GCN.pth")
