@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from config import enabled_speedups, parse_train_args
-from dataset.dance_dataset import DanceDataset
+from dataset.dance_dataset import training_set
 from dataset.errors import DanceSynthError
 from metrics.evaluation import bone_lengths
 from metrics.heldout import HeldOutScorer, selection_score
@@ -88,13 +88,6 @@ def epoch_batches(dataset, sampler, epoch, skip, args):
 
 
 # ----------------------------------------------------------------------------- main
-
-def training_set(args):
-    """The training split that ``args`` describe: less its ``--val_videos``, with its rhythm
-    features and, with ``--fill_missing``, its missing joints filled."""
-    return DanceDataset(args.data, split="train", split_rule=args.split, val_videos=args.val_videos,
-                        rhythm=args.rhythm, fill_missing=args.fill_missing)
-
 
 def run_networks(args, train_set, device):
     """The generator and both discriminators that ``args`` describe, freshly initialised.

@@ -732,3 +732,11 @@ class DanceDataset(Dataset):
                 )
         return torch.tensor([genres[video] for video, _, _ in self.keys], dtype=torch.int64)
 
+
+def training_set(options):
+    """The training split that ``options`` describe (train.py's options, or a checkpoint's
+    recorded config as a namespace): less its ``val_videos``, with its rhythm features and,
+    with ``fill_missing``, its missing joints filled."""
+    return DanceDataset(options.data, split="train", split_rule=options.split,
+                        val_videos=options.val_videos, rhythm=options.rhythm,
+                        fill_missing=options.fill_missing)

@@ -36,12 +36,13 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import parse_train_args  # noqa: E402
+from dataset.dance_dataset import training_set  # noqa: E402
 from dataset.skeleton import NUM_JOINTS, denormalize  # noqa: E402
 from model import checkpoint  # noqa: E402
 from model.gan import build_ema, build_optimizers  # noqa: E402
 from model.generator import Generator  # noqa: E402
 from model.music_encoder import CODE_DIM  # noqa: E402
-from train import run_networks, training_set  # noqa: E402
+from train import run_networks  # noqa: E402
 
 FIRST_LAYER = "pose_generator.layer0.weight"
 LAST_LAYER = "pose_generator.final_linear."

@@ -13,11 +13,12 @@ float32: they are small and rounding them would shift every activation (or a gen
 casts back to float32.
 """
 
+import argparse
 import os
 import sys
 
 from config import export_parser
-from dataset.dance_dataset import DanceDataset
+from dataset.dance_dataset import training_set
 from dataset.errors import DanceSynthError
 from runtime import report_errors, set_threads
 
@@ -40,9 +41,8 @@ def training_clips(source, config):
     if not config.get("data"):
         raise DanceSynthError(f"{source}: records no training data (a release checkpoint?), so "
                               f"its BatchNorm statistics cannot be refreshed")
-    return DanceDataset(config["data"], split="train", split_rule=config.get("split", "auto"),
-                        val_videos=config.get("val_videos", 0), rhythm=config.get("rhythm"),
-                        fill_missing=config.get("fill_missing", False))
+    recorded = {"split": "auto", "val_videos": 0, "rhythm": None, "fill_missing": False, **config}
+    return training_set(argparse.Namespace(**recorded))
 
 
 def export_generator(sources, out, note="", code_cap=None, refresh_bn=False):
