@@ -2,9 +2,9 @@
 BatchNorm statistics measured again (stochastic weight averaging's recipe, Izmailov et al. 2018).
 
 A GAN generator's checkpoints swing from one to the next; in docs/experiments.md section 26
-the mean of a run's last 11 danced the genre better than they did on average. Averaged weights no longer match the
-averaged BatchNorm statistics, so :func:`refresh_batchnorm` runs the averaged generator over
-the training clips and keeps what its BatchNorms see.
+the mean of a run's last 11 danced the genre better than they did on average. Averaged
+weights no longer match the averaged BatchNorm statistics, so :func:`refresh_batchnorm` runs
+the averaged generator over the training clips and keeps what its BatchNorms see.
 """
 
 import torch
@@ -36,7 +36,8 @@ def refresh_batchnorm(generator, dataset, passes=2, batch_size=16, seed=0):
     read off the music code; the shuffle and the noise come from ``seed`` (the global random
     state is left as it was).
     """
-    norms = [module for module in generator.modules() if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+    norms = [module for module in generator.modules()
+             if isinstance(module, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return generator.eval()
     if not len(dataset):
@@ -48,8 +49,8 @@ def refresh_batchnorm(generator, dataset, passes=2, batch_size=16, seed=0):
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative mean over every batch
         norm.train()
-    loader = DataLoader(dataset, batch_size=min(batch_size, len(dataset)), shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(dataset, batch_size=min(batch_size, len(dataset)), shuffle=True,
+                        drop_last=True, generator=torch.Generator().manual_seed(seed))
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for _ in range(passes):
