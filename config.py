@@ -17,6 +17,7 @@ DEFAULT_EMBEDDING = "pretrain_model/embedding.pth"
 SELECTIONS = {
     "beat": "beat_align: the mean of the music- and motion-averaged beat alignment",
     "beat_genre": "the mean of beat_align and the ST-GCN's genre accuracy (realism as well)",
+    "fid": "the ST-GCN FID of the held-out dances against the true ones (lower is better)",
 }
 
 # Speed-ups of the training loop (train.py), by name; none changes the maths.

@@ -4,17 +4,20 @@ The beat score is the mean of the two published beat-alignment variants (average
 beats and over motion beats, see :mod:`metrics.beats`) on the validation (or test) videos, with
 librosa's music beats as in ``evaluate.py``. The motion-averaged variant punishes jitter (many
 spurious kinematic beats) that the music-averaged one rewards; a dance without kinematic beats
-scores 0 on it. Given the frozen ST-GCN and its class names, the scorer also reports its genre
-accuracy on the same dances: a realism check that beat alignment alone does not make. The
-bone error against the held-out dancers (:func:`metrics.evaluation.bone_error`) shows a
-skeleton coming apart, which neither of the others does.
+scores 0 on it. Given the frozen ST-GCN, the scorer also reports the Frechet distance between
+its features of the dances and of the true ones (``fid_gcn``, as ``evaluate.py`` computes it),
+and given its class names too, its genre accuracy on the same dances: realism checks that beat
+alignment alone does not make. The bone error against the held-out dancers
+(:func:`metrics.evaluation.bone_error`) shows a skeleton coming apart, which none of the others
+does.
 """
 
 import math
 
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from metrics.evaluation import beat_scores, bone_error, genre_accuracy, genre_labels
+from metrics.evaluation import (beat_scores, bone_error, fid_in_sample_span, genre_accuracy,
+                                genre_labels)
 from metrics.music_set import dataset_music
 from metrics.table import gcn_outputs
 from model.inference import generate_draws
@@ -22,7 +25,7 @@ from model.inference import generate_draws
 
 def selection_score(scores, by="beat"):
     """The number to keep the best generator by (higher is better), from a scorer's ``scores``;
-    ``by`` is one of ``config.SELECTIONS``."""
+    ``by`` is one of ``config.SELECTIONS``; ``fid`` is negated."""
     if by == "beat":
         return scores["beat_align"]
     if by == "beat_genre":
@@ -30,6 +33,10 @@ def selection_score(scores, by="beat"):
             raise ValueError("selection by beat_genre needs genre accuracy: give the scorer the "
                              "ST-GCN, its class names, and clips with known genres")
         return 0.5 * (scores["beat_align"] + scores["genre_accuracy"])
+    if by == "fid":
+        if math.isnan(scores.get("fid_gcn", math.nan)):
+            raise ValueError("selection by fid needs the ST-GCN FID: give the scorer the ST-GCN")
+        return -scores["fid_gcn"]
     raise ValueError(f"unknown selection {by!r}")
 
 
@@ -37,8 +44,8 @@ class HeldOutScorer:
     """Scores a generator on clips that it does not train on (one fixed noise draw per clip).
 
     ``rhythm``: the source of the rhythm features the generator hears (its ``rhythm``), or None.
-    ``st_gcn`` and ``classes`` (the frozen ST-GCN and its class names, optional) add
-    ``genre_accuracy`` when the held-out clips' genres are known.
+    ``st_gcn`` (the frozen ST-GCN, optional) adds ``fid_gcn``; with its class names
+    ``classes`` it adds ``genre_accuracy`` when the held-out clips' genres are known.
 
     With ``val_videos`` those are the validation videos held out of the training split;
     without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
@@ -52,7 +59,9 @@ class HeldOutScorer:
         self.video_ids = held_out.video_ids
         self.music, self.reference = dataset_music(held_out)
         self.seed = seed
-        self.st_gcn, self.device, self.labels = st_gcn, device, None
+        self.st_gcn, self.device, self.labels, self.reference_features = st_gcn, device, None, None
+        if st_gcn is not None:
+            self.reference_features = gcn_outputs(st_gcn, self.reference, device)[0]
         if st_gcn is not None and classes and self.music.genres is not None:
             self.labels = genre_labels(self.music.genres, classes)
 
@@ -63,6 +72,8 @@ class HeldOutScorer:
             raise DanceSynthError(f"selection by beat_genre needs the genre of the held-out clips "
                                   f"(a <stem>_meta.json sidecar beside {data}) and an ST-GCN that "
                                   f"records its class names (pretrain_gcn.py's, not {st_gcn_path})")
+        if by == "fid" and self.st_gcn is None:
+            raise DanceSynthError(f"selection by fid needs the ST-GCN ({st_gcn_path})")
 
     def __call__(self, generator):
         """``{"beat_align": ..., "beat_align_music": ..., ...}`` of ``generator`` in eval mode."""
@@ -74,7 +85,9 @@ class HeldOutScorer:
         motion = scores["beat_align_motion"]
         scores["beat_align"] = 0.5 * (scores["beat_align_music"] + (0.0 if math.isnan(motion) else motion))
         scores["bone_error"] = bone_error(dances, self.reference, skip_missing=False)
-        if self.labels is not None:
-            _, logits = gcn_outputs(self.st_gcn, dances, self.device)
-            scores["genre_accuracy"] = genre_accuracy(logits, self.labels)
+        if self.st_gcn is not None:
+            features, logits = gcn_outputs(self.st_gcn, dances, self.device)
+            scores["fid_gcn"] = fid_in_sample_span(features, self.reference_features)
+            if self.labels is not None:
+                scores["genre_accuracy"] = genre_accuracy(logits, self.labels)
         return scores

@@ -9,7 +9,8 @@ import select_checkpoint
 import train
 from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
-from metrics.evaluation import bone_error, genre_accuracy
+from dataset.errors import DanceSynthError
+from metrics.evaluation import bone_error, fid_in_sample_span, genre_accuracy
 from metrics.heldout import HeldOutScorer, selection_score
 from metrics.table import gcn_outputs
 from model import checkpoint
@@ -44,11 +45,14 @@ def test_selection_scores():
     assert selection_score(scores, "beat_genre") == pytest.approx(0.7)
     with pytest.raises(ValueError, match="genre accuracy"):
         selection_score({"beat_align": 0.6}, "beat_genre")
-    with pytest.raises(ValueError, match="unknown selection"):
+    assert selection_score({"beat_align": 0.6, "fid_gcn": 12.5}, "fid") == -12.5
+    with pytest.raises(ValueError, match="ST-GCN FID"):
         selection_score(scores, "fid")
+    with pytest.raises(ValueError, match="unknown selection"):
+        selection_score(scores, "realism")
 
 
-def test_scorer_adds_the_st_gcn_genre_accuracy_of_the_dances_it_scores(genre_corpus):
+def test_scorer_adds_the_st_gcn_genre_accuracy_and_fid_of_the_dances_it_scores(genre_corpus):
     torch.manual_seed(0)
     generator = Generator(rhythm="truth").eval()
     gcn = frozen_gcn()
@@ -56,13 +60,18 @@ def test_scorer_adds_the_st_gcn_genre_accuracy_of_the_dances_it_scores(genre_cor
                            st_gcn=gcn, classes=CLASSES)
     scores = scorer(generator)
     dances = generate_draws(generator, scorer.music.audio, 1, 0, scorer.music.rhythm)[:, 0]
-    _, logits = gcn_outputs(gcn, dances, "cpu")
+    features, logits = gcn_outputs(gcn, dances, "cpu")
+    assert scores["fid_gcn"] == fid_in_sample_span(features, gcn_outputs(gcn, scorer.reference, "cpu")[0]) > 0
     labels = [CLASSES.index(genre) for genre in scorer.music.genres]
     assert scores["genre_accuracy"] == genre_accuracy(logits, labels)
     assert len(scorer.music.names) * scores["genre_accuracy"] == pytest.approx(
         round(len(scorer.music.names) * scores["genre_accuracy"]))
     plain = HeldOutScorer(genre_corpus, "auto", seed=0, val_videos=1, rhythm="truth")(generator)
-    assert "genre_accuracy" not in plain and plain["beat_align"] == scores["beat_align"]
+    assert "genre_accuracy" not in plain and "fid_gcn" not in plain
+    assert plain["beat_align"] == scores["beat_align"]
+    with pytest.raises(DanceSynthError, match="selection by fid needs the ST-GCN"):
+        HeldOutScorer(genre_corpus, "auto", val_videos=1, rhythm="truth").check_selection(
+            "fid", genre_corpus, "GCN.pth")
     assert scores["bone_error"] == bone_error(dances, scorer.reference, skip_missing=False) > 0
 
 
@@ -105,6 +114,18 @@ def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genr
     again = torch.load(run / "generator_selected.pth", weights_only=True)
     assert again["selected_from"] == chosen["selected_from"]
     assert again["config"] == stored["config"] and again["config"]["seed"] != 99
+
+    torch.manual_seed(0)  # a third generator that dances differently, so the FIDs differ
+    noisy = {key: value + 0.5 * torch.randn_like(value) if value.is_floating_point() and "running" not in key
+             else value for key, value in stored["generator"].items()}
+    torch.save(dict(stored, step=stored["step"] + 200, generator=noisy), run / "generator_noisy.pth")
+    assert select_checkpoint.main([str(run), "--by", "fid"]) == 0
+    by_fid = torch.load(run / "generator_selected.pth", weights_only=True)
+    scorer = HeldOutScorer(genre_corpus, "auto", 0, 1, "truth", checkpoint.load_st_gcn(gcn), CLASSES)
+    fids = [scorer(checkpoint.load_generator(str(path)))["fid_gcn"] for path in run.glob("generator_*.pth")
+            if path.name != "generator_selected.pth"]
+    assert by_fid["selected_by"] == "fid" and len(fids) == 5 and len(set(fids)) > 1
+    assert by_fid["heldout"]["fid_gcn"] == pytest.approx(min(fids))
 
 
 def test_a_resumed_run_keeps_the_best_it_had(genre_corpus, tmp_path):
