@@ -80,8 +80,11 @@ def select(args):
     out = args.out or os.path.join(args.run, SELECTED)
     state = chosen.pop("state")
     checkpoint.save_generator(out, state, chosen)
-    log.info("%s: step %s (%s) by %s %.3f on the %s videos %s", out, chosen["step"],
-             chosen["selected_from"], args.by, best, scorer.split, " ".join(scorer.video_ids))
+    heldout = chosen["heldout"]
+    log.info("%s: step %s (%s) by %s (beat_align %.3f, genre %.3f, fid %.2f) on the %s videos %s",
+             out, chosen["step"], chosen["selected_from"], args.by, heldout["beat_align"],
+             heldout.get("genre_accuracy", math.nan), heldout.get("fid_gcn", math.nan), scorer.split,
+             " ".join(scorer.video_ids))
     return out
 
 
