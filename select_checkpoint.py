@@ -67,9 +67,9 @@ def select(args):
             continue
         scores = scorer(generator)
         score = selection_score(scores, args.by)
-        log.info("%-28s step %5s  beat_align %.3f  genre %.3f  fid %.2f  %s %.3f", os.path.basename(path),
+        log.info("%-28s step %5s  beat_align %.3f  genre %.3f  fid %.2f  score %.3f", os.path.basename(path),
                  step, scores["beat_align"], scores.get("genre_accuracy", math.nan),
-                 scores.get("fid_gcn", math.nan), args.by, score)
+                 scores.get("fid_gcn", math.nan), score)
         if score > best:
             best = score
             chosen = {"step": step, "epoch": stored.get("epoch"), "config": stored["config"],
