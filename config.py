@@ -491,6 +491,10 @@ def synthetic_corpus_parser(description):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--missing-fraction", type=float, default=0.01,
                         help="fraction of joints written as missing (0, 0)")
+    parser.add_argument("--extra-videos", type=int, default=0,
+                        help="this many more videos after --videos, never test videos: the corpus "
+                             "of --videos and its test list stay the same, with more to train and "
+                             "validate on")
     return parser
 
 

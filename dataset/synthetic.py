@@ -14,7 +14,8 @@ Files (``python -m dataset.synthetic --out dataset/synthetic.json``):
   "genres", "test_videos", "videos": {video: {"genre", "genre_index", "bpm",
   "clips": {start: {"beats": [s from clip start], "downbeat": index of the first beat 1 of a
   bar among them}}}}}``. ``test_videos`` is a held-out set
-  covering every genre.
+  covering every genre. ``--extra-videos N`` adds N training videos after them and keeps the
+  rest of the corpus (and so its test set) byte for byte.
 
 Everything is deterministic for a seed: the same arguments give the same bytes.
 """
@@ -104,23 +105,32 @@ def held_out_videos(video_genres):
     return sorted(test)
 
 
-def generate_corpus(videos=40, clips=4, seed=0, missing_fraction=0.01):
+def generate_corpus(videos=40, clips=4, seed=0, missing_fraction=0.01, extra_videos=0):
     """Generate the whole corpus in memory.
 
     Returns ``(data, meta)``: ``data`` has the release layout ``{video: {clip: {"audio_sequence":
     int16 (160000,), "joint_coors": float64 (100, 18, 2)}}}`` with numpy arrays in place of
     the nested lists; ``meta`` is the sidecar dict (see the module docstring). Genres are
     balanced over the videos (in a seeded order).
+
+    ``extra_videos`` more videos follow the first ``videos`` (their genres balanced in a seeded
+    order of their own) and are never test videos: the first ``videos`` videos and the test list
+    are exactly those of the corpus without them, so a larger corpus keeps its benchmark and
+    adds training and validation videos. The sidecar then records ``base_videos``.
     """
-    if not 1 <= videos <= MAX_VIDEOS:
-        raise ValueError(f"videos must be in 1..{MAX_VIDEOS}, got {videos}")
+    if not 1 <= videos <= MAX_VIDEOS - max(extra_videos, 0):
+        raise ValueError(f"videos must be in 1..{MAX_VIDEOS - max(extra_videos, 0)}, got {videos}")
+    if extra_videos < 0:
+        raise ValueError(f"extra_videos must be non-negative, got {extra_videos}")
     if not 1 <= clips <= MAX_CLIPS:
         raise ValueError(f"clips must be in 1..{MAX_CLIPS}, got {clips}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
     if not 0.0 <= missing_fraction < 1.0:
         raise ValueError(f"missing_fraction must be in [0, 1), got {missing_fraction}")
-    genre_of = np.random.default_rng([seed, 0]).permutation(np.arange(videos) % len(GENRES))
+    genre_of = np.concatenate([
+        np.random.default_rng([seed, 0]).permutation(np.arange(videos) % len(GENRES)),
+        np.random.default_rng([seed, 2]).permutation(np.arange(extra_videos) % len(GENRES))])
     data, video_meta = {}, {}
     for index, genre_index in enumerate(genre_of.tolist()):
         video = f"{index:03d}"
@@ -130,9 +140,11 @@ def generate_corpus(videos=40, clips=4, seed=0, missing_fraction=0.01):
         "format": META_FORMAT,
         "seed": seed,
         "genres": list(GENRES),
-        "test_videos": held_out_videos({v: m["genre_index"] for v, m in video_meta.items()}),
+        "test_videos": held_out_videos({v: m["genre_index"] for v, m in list(video_meta.items())[:videos]}),
         "videos": video_meta,
     }
+    if extra_videos:
+        meta["base_videos"] = videos
     return data, meta
 
 
@@ -179,7 +191,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     began = time.perf_counter()
-    data, meta = generate_corpus(args.videos, args.clips, args.seed, args.missing_fraction)
+    data, meta = generate_corpus(args.videos, args.clips, args.seed, args.missing_fraction, args.extra_videos)
     meta_path = write_corpus(args.out, data, meta)
     elapsed = time.perf_counter() - began
 

@@ -131,6 +131,21 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
         "a.json", "a_meta.json", "b.json", "b_meta.json", "c.json", "c_meta.json"]
 
 
+def test_extra_videos_keep_the_base_corpus_and_its_test_list():
+    base_data, base_meta = generate_corpus(videos=8, clips=1, seed=2)
+    data, meta = generate_corpus(videos=8, clips=1, seed=2, extra_videos=4)
+    assert list(data) == [f"{i:03d}" for i in range(12)] and meta["base_videos"] == 8
+    assert "base_videos" not in base_meta
+    assert meta["test_videos"] == base_meta["test_videos"] and all(int(v) < 8 for v in meta["test_videos"])
+    for video in base_data:
+        assert meta["videos"][video] == base_meta["videos"][video]
+        for start, clip in base_data[video].items():
+            assert np.array_equal(data[video][start]["joint_coors"], clip["joint_coors"])
+            assert np.array_equal(data[video][start]["audio_sequence"], clip["audio_sequence"])
+    extra_genres = sorted(meta["videos"][f"{i:03d}"]["genre_index"] for i in range(8, 12))
+    assert extra_genres == list(range(len(GENRES)))  # balanced over the extra videos too
+
+
 def test_failed_write_keeps_both_previous_files(tmp_path):
     path = tmp_path / "corpus.json"
     data, meta = generate_corpus(videos=1, clips=1, seed=0)
@@ -150,7 +165,8 @@ def test_cli_writes_both_files_and_prints_a_summary(tmp_path, capsys):
     assert "2 videos, 2 clips, 20 s of audio" in summary and "BPM" in summary
 
 
-@pytest.mark.parametrize("kwargs", [dict(videos=0), dict(clips=0), dict(seed=-1), dict(missing_fraction=1.0)])
+@pytest.mark.parametrize("kwargs", [dict(videos=0), dict(clips=0), dict(seed=-1), dict(missing_fraction=1.0),
+                                    dict(extra_videos=-1), dict(videos=990, extra_videos=20)])
 def test_bad_arguments_are_refused(kwargs):
     with pytest.raises(ValueError):
         generate_corpus(**{"videos": 1, "clips": 1, **kwargs})
