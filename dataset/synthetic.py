@@ -14,8 +14,8 @@ Files (``python -m dataset.synthetic --out dataset/synthetic.json``):
   "genres", "test_videos", "videos": {video: {"genre", "genre_index", "bpm",
   "clips": {start: {"beats": [s from clip start], "downbeat": index of the first beat 1 of a
   bar among them}}}}}``. ``test_videos`` is a held-out set
-  covering every genre. ``--extra-videos N`` adds N training videos after them and keeps the
-  rest of the corpus (and so its test set) byte for byte.
+  covering every genre. ``--extra-videos N`` adds N videos after the ``--videos`` ones, none
+  of them test videos, and keeps the corpus of ``--videos`` (and so its test set) byte for byte.
 
 Everything is deterministic for a seed: the same arguments give the same bytes.
 """
@@ -118,10 +118,10 @@ def generate_corpus(videos=40, clips=4, seed=0, missing_fraction=0.01, extra_vid
     are exactly those of the corpus without them, so a larger corpus keeps its benchmark and
     adds training and validation videos. The sidecar then records ``base_videos``.
     """
-    if not 1 <= videos <= MAX_VIDEOS - max(extra_videos, 0):
-        raise ValueError(f"videos must be in 1..{MAX_VIDEOS - max(extra_videos, 0)}, got {videos}")
     if extra_videos < 0:
         raise ValueError(f"extra_videos must be non-negative, got {extra_videos}")
+    if not 1 <= videos <= MAX_VIDEOS - extra_videos:
+        raise ValueError(f"videos must be in 1..{MAX_VIDEOS - extra_videos}, got {videos}")
     if not 1 <= clips <= MAX_CLIPS:
         raise ValueError(f"clips must be in 1..{MAX_CLIPS}, got {clips}")
     if seed < 0:
