@@ -62,8 +62,8 @@ class HeldOutScorer:
         self.st_gcn, self.device, self.labels, self.reference_features = st_gcn, device, None, None
         if st_gcn is not None:
             self.reference_features = gcn_outputs(st_gcn, self.reference, device)[0]
-        if st_gcn is not None and classes and self.music.genres is not None:
-            self.labels = genre_labels(self.music.genres, classes)
+            if classes and self.music.genres is not None:
+                self.labels = genre_labels(self.music.genres, classes)
 
     def check_selection(self, by, data, st_gcn_path):
         """Stop with a one-line error when selection ``by`` needs a score this scorer cannot give
