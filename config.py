@@ -568,6 +568,9 @@ def select_parser():
     parser.add_argument("--by", default="beat_genre", choices=SELECTIONS,
                         help="the score to choose by: " + "; ".join(
                             "%s: %s" % item for item in SELECTIONS.items()))
+    parser.add_argument("--min_genre", type=float, default=None,
+                        help="choose only among the generators whose held-out genre accuracy "
+                             "reaches this (all of them, with a warning, when none does)")
     parser.add_argument("--gcn", default=None,
                         help="ST-GCN for genre accuracy (default: the run's --pretrain_GCN)")
     parser.add_argument("--out", default=None,

@@ -1,6 +1,7 @@
 """Choose a run's generator again, from its saved checkpoints, by another held-out score.
 
     python select_checkpoint.py log/run1 --by beat_genre
+    python select_checkpoint.py log/run1 --by fid --min_genre 0.75
 
 ``train.py --eval_every`` keeps one ``generator_best.pth`` by one score. This scores every
 generator the run saved (``generator_XXXX.pth``, ``generator_last.pth``, ``generator_best.pth``;
@@ -17,7 +18,7 @@ import sys
 
 from config import select_parser
 from dataset.errors import DanceSynthError
-from metrics.heldout import HeldOutScorer, selection_score
+from metrics.heldout import HeldOutScorer, choose, selection_score
 from model import checkpoint
 from runtime import report_errors, resolve_device, set_threads
 
@@ -57,8 +58,8 @@ def select(args):
                            latest.get("generator_args", {}).get("rhythm"),
                            checkpoint.load_st_gcn(gcn_path, device),
                            checkpoint.st_gcn_record(gcn_path).get("classes"), device)
-    scorer.check_selection(args.by, config["data"], gcn_path)
-    best, chosen = -math.inf, None
+    scorer.check_selection(args.by, config["data"], gcn_path, args.min_genre)
+    scored = []  # [(step, path, stored, scores)]
     for step, path, stored in found:
         generator = checkpoint.load_generator(path, device, stored)
         if generator.genres and not int(generator.genre.updates):
@@ -66,20 +67,23 @@ def select(args):
                         "that training has not filled yet)", os.path.basename(path))
             continue
         scores = scorer(generator)
-        score = selection_score(scores, args.by)
         log.info("%-28s step %5s  beat_align %.3f  genre %.3f  fid %.2f  score %.3f", os.path.basename(path),
                  step, scores["beat_align"], scores.get("genre_accuracy", math.nan),
-                 scores.get("fid_gcn", math.nan), score)
-        if score > best:
-            best = score
-            chosen = {"step": step, "epoch": stored.get("epoch"), "config": stored["config"],
-                      "generator_args": stored.get("generator_args", {}), "heldout": scores,
-                      "heldout_split": scorer.split, "selected_by": args.by,
-                      "selected_from": os.path.basename(path),
-                      "state": {name: value.cpu() for name, value in generator.state_dict().items()}}
+                 scores.get("fid_gcn", math.nan), selection_score(scores, args.by))
+        scored.append((step, path, stored, scores))
+    if not scored:
+        raise DanceSynthError(f"{args.run}: every generator was skipped, none to choose from")
+    index, floor_met = choose([item[3] for item in scored], args.by, args.min_genre)
+    if not floor_met:
+        log.warning("no generator reaches genre %.3f: chosen among all by %s", args.min_genre, args.by)
+    step, path, stored, scores = scored[index]
+    generator = checkpoint.load_generator(path, "cpu", stored)
+    chosen = {"step": step, "epoch": stored.get("epoch"), "config": stored["config"],
+              "generator_args": stored.get("generator_args", {}), "heldout": scores,
+              "heldout_split": scorer.split, "selected_by": args.by, "min_genre": args.min_genre,
+              "selected_from": os.path.basename(path)}
     out = args.out or os.path.join(args.run, SELECTED)
-    state = chosen.pop("state")
-    checkpoint.save_generator(out, state, chosen)
+    checkpoint.save_generator(out, generator.state_dict(), chosen)
     heldout = chosen["heldout"]
     log.info("%s: step %s (%s) by %s (beat_align %.3f, genre %.3f, fid %.2f) on the %s videos %s",
              out, chosen["step"], chosen["selected_from"], args.by, heldout["beat_align"],

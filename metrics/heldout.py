@@ -40,6 +40,21 @@ def selection_score(scores, by="beat"):
     raise ValueError(f"unknown selection {by!r}")
 
 
+def choose(candidates, by="beat", min_genre=None):
+    """The index of the best of ``candidates`` (a list of scorers' ``scores``) by ``by``; ties keep
+    the first. With ``min_genre``, only candidates whose genre accuracy reaches it are eligible,
+    unless none does, when all are. Returns ``(index, whether the genre floor was met)``."""
+    if not candidates:
+        raise ValueError("no candidates to choose from")
+    eligible = list(range(len(candidates)))
+    if min_genre is not None:
+        reached = [i for i in eligible if candidates[i].get("genre_accuracy", math.nan) >= min_genre]
+        if not reached:
+            return choose(candidates, by)[0], False
+        eligible = reached
+    return max(eligible, key=lambda i: (selection_score(candidates[i], by), -i)), True
+
+
 class HeldOutScorer:
     """Scores a generator on clips that it does not train on (one fixed noise draw per clip).
 
@@ -65,11 +80,13 @@ class HeldOutScorer:
             if classes and self.music.genres is not None:
                 self.labels = genre_labels(self.music.genres, classes)
 
-    def check_selection(self, by, data, st_gcn_path):
-        """Stop with a one-line error when selection ``by`` needs a score this scorer cannot give
-        (``data`` and ``st_gcn_path`` name the files it came from)."""
-        if by == "beat_genre" and self.labels is None:
-            raise DanceSynthError(f"selection by beat_genre needs the genre of the held-out clips "
+    def check_selection(self, by, data, st_gcn_path, min_genre=None):
+        """Stop with a one-line error when selection ``by`` (with a genre floor ``min_genre``)
+        needs a score this scorer cannot give (``data`` and ``st_gcn_path`` name the files it
+        came from)."""
+        if (by == "beat_genre" or min_genre is not None) and self.labels is None:
+            what = "selection by beat_genre" if by == "beat_genre" else "a genre floor (min_genre)"
+            raise DanceSynthError(f"{what} needs the genre of the held-out clips "
                                   f"(a <stem>_meta.json sidecar beside {data}) and an ST-GCN that "
                                   f"records its class names (pretrain_gcn.py's, not {st_gcn_path})")
         if by == "fid" and self.st_gcn is None:

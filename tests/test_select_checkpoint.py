@@ -11,7 +11,7 @@ from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
 from dataset.errors import DanceSynthError
 from metrics.evaluation import bone_error, fid_in_sample_span, genre_accuracy
-from metrics.heldout import HeldOutScorer, selection_score
+from metrics.heldout import HeldOutScorer, choose, selection_score
 from metrics.table import gcn_outputs
 from model import checkpoint
 from model.generator import Generator
@@ -52,6 +52,19 @@ def test_selection_scores():
         selection_score(scores, "realism")
 
 
+def test_choose_keeps_the_best_above_the_genre_floor():
+    candidates = [{"beat_align": 0.9, "genre_accuracy": 0.5, "fid_gcn": 10.0},
+                  {"beat_align": 0.8, "genre_accuracy": 0.8, "fid_gcn": 20.0},
+                  {"beat_align": 0.7, "genre_accuracy": 0.9, "fid_gcn": 15.0},
+                  {"beat_align": 0.7, "genre_accuracy": 0.9, "fid_gcn": 15.0}]
+    assert choose(candidates, "fid") == (0, True)
+    assert choose(candidates, "fid", min_genre=0.75) == (2, True)  # a tie keeps the first
+    assert choose(candidates, "beat", min_genre=0.75) == (1, True)
+    assert choose(candidates, "fid", min_genre=0.95) == (0, False)  # none reaches it: all eligible
+    with pytest.raises(ValueError, match="no candidates"):
+        choose([], "beat")
+
+
 def test_scorer_adds_the_st_gcn_genre_accuracy_and_fid_of_the_dances_it_scores(genre_corpus):
     torch.manual_seed(0)
     generator = Generator(rhythm="truth").eval()
@@ -80,9 +93,12 @@ def test_beat_genre_selection_needs_genres_and_class_names(genre_corpus, tmp_pat
     assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1",
                      "--select", "beat_genre") == 1
     assert "selection by beat_genre needs the genre" in capsys.readouterr().err
+    assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1") == 0
+    assert select_checkpoint.main([str(tmp_path / "run"), "--by", "fid", "--min_genre", "0.5"]) == 1
+    assert "a genre floor (min_genre) needs the genre" in capsys.readouterr().err
 
 
-def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genre_corpus, tmp_path):
+def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genre_corpus, tmp_path, caplog):
     gcn = write_classifier(tmp_path / "GCN.pth")
     run = tmp_path / "run"
     assert train_run(genre_corpus, gcn, run, "--max_steps", "2", "--gap_save", "1",
@@ -126,6 +142,12 @@ def test_select_checkpoint_rescores_the_runs_generators_and_writes_the_best(genr
             if path.name != "generator_selected.pth"]
     assert by_fid["selected_by"] == "fid" and len(fids) == 5 and len(set(fids)) > 1
     assert by_fid["heldout"]["fid_gcn"] == pytest.approx(min(fids))
+
+    # a genre floor no generator reaches: a warning, and the choice among all of them
+    assert select_checkpoint.main([str(run), "--by", "fid", "--min_genre", "1.5"]) == 0
+    floored = torch.load(run / "generator_selected.pth", weights_only=True)
+    assert floored["min_genre"] == 1.5 and floored["selected_from"] == by_fid["selected_from"]
+    assert "no generator reaches genre 1.500" in caplog.text
 
 
 def test_a_resumed_run_keeps_the_best_it_had(genre_corpus, tmp_path):
