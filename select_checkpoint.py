@@ -7,7 +7,8 @@
 generator the run saved (``generator_XXXX.pth``, ``generator_last.pth``, ``generator_best.pth``;
 the averaged weights where the run kept them) on the run's own held-out clips, the same clips
 and noise draw as training used, prints a line each, and writes the best as
-``generator_selected.pth`` in ``generator_best.pth``'s format (with its scores and ``selected_by``).
+``generator_selected.pth`` in ``generator_best.pth``'s format (with its scores, ``selected_by``
+and ``min_genre``).
 """
 
 import glob

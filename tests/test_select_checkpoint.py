@@ -88,7 +88,7 @@ def test_scorer_adds_the_st_gcn_genre_accuracy_and_fid_of_the_dances_it_scores(g
     assert scores["bone_error"] == bone_error(dances, scorer.reference, skip_missing=False) > 0
 
 
-def test_beat_genre_selection_needs_genres_and_class_names(genre_corpus, tmp_path, capsys):
+def test_genre_selections_need_genres_and_class_names(genre_corpus, tmp_path, capsys):
     gcn = write_gcn(tmp_path / "GCN.pth")  # records no class names
     assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1",
                      "--select", "beat_genre") == 1
