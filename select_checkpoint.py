@@ -68,9 +68,9 @@ def select(args):
                         "that training has not filled yet)", os.path.basename(path))
             continue
         scores = scorer(generator)
-        log.info("%-28s step %5s  beat_align %.3f  genre %.3f  fid %.2f  score %.3f", os.path.basename(path),
+        log.info("%-28s step %5s  beat_align %.3f  genre %.3f  fid %.2f  %s %.3f", os.path.basename(path),
                  step, scores["beat_align"], scores.get("genre_accuracy", math.nan),
-                 scores.get("fid_gcn", math.nan), selection_score(scores, args.by))
+                 scores.get("fid_gcn", math.nan), args.by, selection_score(scores, args.by))
         scored.append((step, path, stored, scores))
     if not scored:
         raise DanceSynthError(f"{args.run}: every generator was skipped, none to choose from")
