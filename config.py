@@ -461,6 +461,11 @@ def export_parser():
     parser.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",
                         help="generator: record a cap on each frame's music-code norm for inference "
                              "(as train.py --code_cap; 0: keep what the checkpoint has)")
+    parser.add_argument("--genre_gain", type=non_negative, default=0.0, metavar="G",
+                        help="generator: record a factor on the genre one-hot that a --genre_input "
+                             "generator hears at inference (above 1: the genre danced more "
+                             "distinctly; choose it on validation videos; 0: keep what the "
+                             "checkpoint has)")
     parser.add_argument("--refresh_bn", action="store_true",
                         help="generator: measure the BatchNorm statistics again on the training "
                              "clips of the run that wrote the checkpoints (its config names them); "

@@ -148,8 +148,8 @@ def evaluate(argv=None):
     if not args.poses:
         torch.manual_seed(args.seed)
         # same architecture as the evaluated model (e.g. its edge_pad, its rhythm), fresh weights;
-        # no genre input, whose head would have no training clips to read genres off
-        fresh = {key: value for key, value in built.items() if key != "genres"}
+        # no genre input (nor its gain), whose head would have no training clips to read genres off
+        fresh = {key: value for key, value in built.items() if key not in ("genres", "genre_gain")}
         generator = Generator(**fresh)
         if fresh.get("pose_output") == "bones":  # the dancers' bone lengths are data, not weights
             generator.pose_generator.final_linear.set_lengths(

@@ -50,7 +50,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "decoder_norm", "audio_level", "rhythm_tempo", "code_cap",
-                  "code_offset_norm", "code_hold", "genres", "pose_output")
+                  "code_offset_norm", "code_hold", "genres", "pose_output", "genre_gain")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -153,6 +153,7 @@ def generator_args(path, checkpoint=None):
     level = args.get("audio_level", 1.0) if isinstance(args, dict) else None
     cap = args.get("code_cap", 1.0) if isinstance(args, dict) else None
     genres = args.get("genres", 0) if isinstance(args, dict) else None
+    gain = args.get("genre_gain", 1.0) if isinstance(args, dict) else None
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("decoder_norm", "batch") not in ("batch", "layer")
@@ -164,7 +165,9 @@ def generator_args(path, checkpoint=None):
             or not (isinstance(genres, int) and (genres == 0 or genres >= 2))
             or (args.get("rhythm_tempo") and not args.get("rhythm"))
             or not isinstance(level, (int, float)) or not level > 0
-            or not isinstance(cap, (int, float)) or not cap > 0):
+            or not isinstance(cap, (int, float)) or not cap > 0
+            or not isinstance(gain, (int, float)) or not gain > 0
+            or ("genre_gain" in args and not genres)):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

@@ -1,9 +1,11 @@
 """Compact inference copies of checkpoints, for shipping in ``pretrain_model/``.
 
-``python -m model.export generator IN [IN ...] OUT [--note TEXT] [--code_cap NORM]`` keeps the
-generator's weights (the averaged ones when the run kept an average), its constructor arguments
-and the config, drops optimizer and random states, and stores floating weights as float16;
-``--code_cap`` records a cap on the music code's norm for inference (``train.py --code_cap``).
+``python -m model.export generator IN [IN ...] OUT [--note TEXT] [--code_cap NORM]
+[--genre_gain G]`` keeps the generator's weights (the averaged ones when the run kept an
+average), its constructor arguments and the config, drops optimizer and random states, and
+stores floating weights as float16;
+``--code_cap`` records a cap on the music code's norm for inference (``train.py --code_cap``);
+``--genre_gain`` a factor on the genre one-hot that a ``--genre_input`` generator hears.
 Several checkpoints of one run are averaged, weight by weight, into one generator that takes
 the last one's step and config; ``--refresh_bn`` then measures its BatchNorm statistics again
 on the run's training clips (``model/weight_average.py``).
@@ -45,11 +47,11 @@ def training_clips(source, config):
     return training_set(argparse.Namespace(**recorded))
 
 
-def export_generator(sources, out, note="", code_cap=None, refresh_bn=False):
+def export_generator(sources, out, note="", code_cap=None, refresh_bn=False, genre_gain=None):
     """Write the generator of ``sources`` (one checkpoint path, or several of one run, averaged)
-    as an inference checkpoint with float16 weights; a positive ``code_cap`` is recorded in its
-    constructor arguments; ``refresh_bn`` measures its BatchNorm statistics again on the
-    run's training clips (with the cap)."""
+    as an inference checkpoint with float16 weights; a positive ``code_cap`` or ``genre_gain``
+    is recorded in its constructor arguments; ``refresh_bn`` measures its BatchNorm statistics
+    again on the run's training clips (with the cap and the gain)."""
     sources = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     states, args = [], None
     for source in sources:
@@ -64,6 +66,11 @@ def export_generator(sources, out, note="", code_cap=None, refresh_bn=False):
     args, state = dict(args), average_states(states)
     if code_cap:
         args["code_cap"] = float(code_cap)
+    if genre_gain:
+        if not args.get("genres"):
+            raise DanceSynthError(f"{sources[-1]}: --genre_gain scales the genre one-hot of a "
+                                  f"--genre_input generator, and this one hears no genre")
+        args["genre_gain"] = float(genre_gain)
     if refresh_bn:
         generator = Generator(**args)
         generator.load_state_dict(state)
@@ -86,9 +93,10 @@ def run(argv=None):
     args = export_parser().parse_args(argv)
     set_threads(args.threads)
     if args.network == "generator":
-        export_generator(args.sources, args.out, args.note, args.code_cap, args.refresh_bn)
-    elif args.code_cap or args.refresh_bn:
-        raise DanceSynthError("--code_cap and --refresh_bn are a generator's options")
+        export_generator(args.sources, args.out, args.note, args.code_cap, args.refresh_bn,
+                         args.genre_gain)
+    elif args.code_cap or args.refresh_bn or args.genre_gain:
+        raise DanceSynthError("--code_cap, --genre_gain and --refresh_bn are a generator's options")
     elif len(args.sources) > 1:
         raise DanceSynthError("only generators average: give one ST-GCN checkpoint")
     else:

@@ -58,6 +58,9 @@ class Generator(nn.Module):
     1024 * G more parameters, and the head's running moments, 256 * (257 + G) + G + 1 buffer
     values): ``forward`` and ``decode`` take ``genre`` ``(B,)`` genre indices in training, and
     predict them from the music code without.
+    ``genre_gain``: None (1), or a factor on that one-hot: a gain above 1 makes the decoder dance
+    the genre more distinctly than it learned to (set on export, ``model.export --genre_gain``,
+    and chosen on validation videos; training never sets it). Needs ``genres``.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -67,7 +70,7 @@ class Generator(nn.Module):
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
                  rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, code_hold=False,
-                 genres=0, pose_output="joints"):
+                 genres=0, pose_output="joints", genre_gain=None):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -86,6 +89,10 @@ class Generator(nn.Module):
         if code_hold and not rhythm:
             raise ValueError("code_hold decodes every frame from the clip's mean code, so only the "
                              "rhythm features say when to move: give rhythm too")
+        if genre_gain is not None and not (genres and genre_gain > 0):
+            raise ValueError(f"genre_gain {genre_gain!r}: expected None, or a positive factor on "
+                             f"the genre one-hot of a generator with genres")
+        self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
         self.code_shrink = code_shrink
         self.code_cap = code_cap
@@ -133,6 +140,8 @@ class Generator(nn.Module):
             rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
         if self.genres:
             heard = self.genre(music, genre)
+            if self.genre_gain:
+                heard = heard * self.genre_gain
             rhythm = heard if rhythm is None else torch.cat([rhythm, heard.to(rhythm.dtype)], dim=-1)
         elif genre is not None:
             raise ValueError("this generator was built without genres (genre_input): genre must be None")

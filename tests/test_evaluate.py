@@ -194,7 +194,8 @@ def test_cli_with_a_genre_input_generator_keeps_an_untrained_row(corpus, embeddi
     generator = Generator(genres=2)
     generator.genre.update(torch.randn(4, 256), torch.tensor([0, 1, 0, 1]))
     path, out = tmp_path / "genre.pth", tmp_path / "eval.json"
-    torch.save({"generator": generator.state_dict(), "generator_args": {"genres": 2}, "config": {}}, path)
+    torch.save({"generator": generator.state_dict(), "generator_args": {"genres": 2, "genre_gain": 1.5},
+                "config": {}}, path)
     assert evaluate.main(["--model", str(path), "--data", corpus, "--gcn", gcn, "--samples", "2",
                           "--embedding", embedding_file, "--json", str(out), "--device", "cpu"]) == 0
     assert set(json.loads(out.read_text())["results"]) >= {"model", "untrained"}

@@ -157,3 +157,48 @@ def test_export_keeps_the_head_in_float32(tmp_path):
     assert stored["genre.second"].dtype == torch.float32
     assert stored["pose_generator.layer0.weight"].dtype == torch.float16
     assert torch.equal(checkpoint.load_generator(out).genre.second, generator.genre.second)
+
+
+def test_a_genre_gain_scales_the_one_hot_the_decoder_hears():
+    torch.manual_seed(0)
+    plain, gained = Generator(rhythm="librosa", genres=4), Generator(rhythm="librosa", genres=4, genre_gain=1.5)
+    plain.genre.update(torch.randn(8, 256), torch.arange(8) % 4)
+    state = dict(plain.state_dict())
+    state["pose_generator.layer0.weight"] = state["pose_generator.layer0.weight"].clone()
+    state["pose_generator.layer0.weight"][:, 264:268].normal_()  # columns that matter
+    gained.load_state_dict(state)
+    # the gain on the one-hot is the gain on the first layer's 4 genre columns (after 256 + 8)
+    weight = state["pose_generator.layer0.weight"].clone()
+    weight[:, 264:268] *= 1.5
+    plain.load_state_dict({**state, "pose_generator.layer0.weight": weight})
+    plain.eval(), gained.eval()
+    audio, noise, rhythm = torch.randn(2, 20, 1600) * 3000, torch.randn(2, 20, 10) * 0.33, torch.rand(2, 20, 8)
+    with torch.no_grad():
+        for genre in (None, torch.tensor([2, 0])):
+            expected = plain(audio, noise, rhythm, genre)
+            assert torch.allclose(gained(audio, noise, rhythm, genre), expected, atol=1e-5)
+        ungained = Generator(rhythm="librosa", genres=4).eval()
+        ungained.load_state_dict(state)
+        assert (ungained(audio, noise, rhythm) - gained(audio, noise, rhythm)).abs().max() > 1e-3
+    for bad in ({"genre_gain": 1.5}, {"genres": 4, "genre_gain": 0.0}):
+        with pytest.raises(ValueError, match="genre_gain"):
+            Generator(**bad)
+
+
+def test_export_records_a_genre_gain_only_for_a_generator_with_genres(tmp_path, capsys):
+    from model import export
+
+    generator = Generator(genres=2)
+    generator.genre.update(torch.randn(6, 256), torch.tensor([0, 1] * 3))
+    source, out = str(tmp_path / "g.pth"), str(tmp_path / "gained.pth")
+    checkpoint.save_inference_generator(source, generator.state_dict(), {"genres": 2}, {})
+    assert export.main(["generator", source, out, "--genre_gain", "1.5"]) == 0
+    assert checkpoint.generator_args(out) == {"genres": 2, "genre_gain": 1.5}
+    assert checkpoint.load_generator(out).genre_gain == 1.5
+    plain = str(tmp_path / "plain.pth")
+    checkpoint.save_inference_generator(plain, Generator().state_dict(), {}, {})
+    assert export.main(["generator", plain, out, "--genre_gain", "1.5"]) == 1
+    assert "hears no genre" in capsys.readouterr().err
+    checkpoint.save_inference_generator(plain, Generator().state_dict(), {"genre_gain": 1.5}, {})
+    with pytest.raises(checkpoint.CheckpointError, match="unknown generator_args"):
+        checkpoint.generator_args(plain)
