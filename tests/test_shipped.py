@@ -26,15 +26,15 @@ def test_shipped_files_fit_the_size_budget():
 
 def test_shipped_generator_records_how_it_was_trained():
     record = torch.load(shipped(SHIPPED_GENERATOR), map_location="cpu", weights_only=True)
-    assert record["generator_args"] == {"edge_pad": 6, "rhythm": "librosa", "audio_level": 15104.5, "code_cap": 6.0,
-                                        "code_hold": True, "genres": 4, "pose_output": "bones"}
-    assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 4
+    assert record["generator_args"] == {"edge_pad": 6, "rhythm": "librosa", "audio_level": 15544.5, "code_cap": 6.0,
+                                        "code_hold": True, "genres": 4, "pose_output": "bones", "genre_gain": 1.5}
+    assert record["config"]["recipe"] == "beat" and record["config"]["val_videos"] == 8
     assert record["config"]["alpha"] == 50.0 and record["config"]["ema"] == 0.999
     assert record["config"]["fill_missing"] and record["config"]["rhythm_discriminator"]
     assert record["config"]["decoder_dropout"] == 0.0 and record["config"]["lambda_motion"] == 100.0
     assert record["config"]["motion_smooth"] == 1.0 and record["config"]["seed"] == 1
     assert record["config"]["genre_input"] and record["config"]["code_shrink"] == 0.5
-    assert record["note"] and record["step"] == 1666 and record["heldout"]["beat_align"] > 0.85
+    assert record["note"] and record["step"] == 2496 and record["heldout"]["beat_align"] > 0.85
     assert all(v.dtype in (torch.float16, torch.float32, torch.int64) for v in record["generator"].values())
 
 
@@ -42,6 +42,7 @@ def test_shipped_generator_dances_differently_to_different_music():
     generator = load_generator(shipped(SHIPPED_GENERATOR))
     assert generator.edge_pad == 6 and generator.rhythm == "librosa" and not generator.training
     assert generator.code_cap == 6.0 and generator.code_hold and generator.genres == 4
+    assert generator.genre_gain == 1.5
     rng = np.random.default_rng(0)
     clips = []
     for genre in ("lofi", "techno"):
