@@ -161,14 +161,17 @@ def test_export_keeps_the_head_in_float32(tmp_path):
 
 def test_a_genre_gain_scales_the_one_hot_the_decoder_hears():
     torch.manual_seed(0)
-    plain, gained = Generator(rhythm="librosa", genres=4), Generator(rhythm="librosa", genres=4, genre_gain=1.5)
+    plain = Generator(rhythm="librosa", genres=4)
+    gained = Generator(rhythm="librosa", genres=4, genre_gain=1.5)
     plain.genre.update(torch.randn(8, 256), torch.arange(8) % 4)
     state = dict(plain.state_dict())
-    state["pose_generator.layer0.weight"] = state["pose_generator.layer0.weight"].clone()
-    state["pose_generator.layer0.weight"][:, 264:268].normal_()  # columns that matter
-    gained.load_state_dict(state)
-    # the gain on the one-hot is the gain on the first layer's 4 genre columns (after 256 + 8)
+    # the first layer's 4 genre columns (after the 256 code and 8 rhythm ones), random so that
+    # the one-hot reaches the dance; a gain on the one-hot is the same gain on these columns
     weight = state["pose_generator.layer0.weight"].clone()
+    weight[:, 264:268].normal_()
+    state["pose_generator.layer0.weight"] = weight
+    gained.load_state_dict(state)
+    weight = weight.clone()
     weight[:, 264:268] *= 1.5
     plain.load_state_dict({**state, "pose_generator.layer0.weight": weight})
     plain.eval(), gained.eval()
