@@ -153,15 +153,6 @@ def train_parser():
     recipe.add_argument("--rhythm_discriminator", action=argparse.BooleanOptionalAction,
                         default=True,
                         help="with --rhythm, the sequence discriminator hears the features too")
-    recipe.add_argument("--rhythm_tempo", action=argparse.BooleanOptionalAction, default=False,
-                        help="with --rhythm, the pose generator also hears the tempo that the beat "
-                             "phase implies (log2(BPM / 120) per 5 s window): it decodes each frame "
-                             "on its own, so it cannot read the tempo off one frame's phase")
-    recipe.add_argument("--decoder_norm", default="batch", choices=("batch", "layer"),
-                        help="normalisation in the generator's residual blocks: BatchNorm over "
-                             "batch x frame rows (the paper's) or LayerNorm per frame, which keeps "
-                             "an unusual frame from being amplified into a pose thrown to the edge "
-                             "(same parameter count)")
     recipe.add_argument("--code_shrink", type=probability, default=0.0, metavar="S",
                         help="in training, pull each clip's mean music code towards the batch's by "
                              "a random fraction below S, so that the decoder also learns to dance "
@@ -173,12 +164,6 @@ def train_parser():
                              "the checkpoint). After a quiet stretch a loud hit can make the "
                              "encoder's code ring to 15-20 times its usual size for a few frames, "
                              "and the decoder slides the body off to the edge (0, the paper's: off)")
-    recipe.add_argument("--code_offset_norm", action=argparse.BooleanOptionalAction, default=False,
-                        help="set each clip's mean music code to one distance from the corpus's "
-                             "centre (running means, kept like BatchNorm's) before decoding, in "
-                             "training and inference (recorded in the checkpoint): songs the "
-                             "encoder has not heard get shorter offsets, and the decoder then "
-                             "dances a vaguer genre (default: off, the paper's)")
     recipe.add_argument("--code_hold", action=argparse.BooleanOptionalAction, default=False,
                         help="decode every frame from its clip's mean music code, in training and "
                              "inference (recorded in the checkpoint): the code says what the song "

@@ -12,7 +12,7 @@ each video's genre (``dataset.synthetic``), with the generator's training videos
                moved by w x the offset; the code's changes from frame to frame kept), judged by
                the ST-GCN: genre accuracy, FID against the test dances, median joint step
     equalise f the held-out clips danced with every offset set to f x the training clips' mean
-               offset length (what ``--code_offset_norm`` does inside a generator)
+               offset length
     genre input how often the genre a ``--genre_input`` generator tells its decoder (its genre
                head's choice) is the clip's own
 
@@ -92,8 +92,6 @@ def probe(argv=None):
             told = [names[i] for i in generator.genre.predict(codes[split].mean(dim=1)).tolist()]
             hits = np.mean([a == b for a, b in zip(told, music[split].genres)])
             print(f"genre input: the genre head names the genre of {hits:.3f} of the {split} clips")
-    if generator.code_offset_norm:
-        print("note: this generator sets every offset to one length itself, which undoes the rows' changes")
     gcn = load_st_gcn(args.gcn, device)
     reference, _ = gcn_outputs(gcn, dances[held], device)
     rows = [("scale w", value, scale_offsets(codes[held], centre, value)) for value in args.scale]

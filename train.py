@@ -100,13 +100,6 @@ def run_networks(args, train_set, device):
     generator_args = {"edge_pad": args.edge_pad, "audio_level": train_set.audio_level()}
     if args.rhythm:
         generator_args["rhythm"] = args.rhythm
-    if args.rhythm_tempo:
-        if not args.rhythm:
-            raise DanceSynthError("--rhythm_tempo reads the tempo off the rhythm features: give "
-                                  "--rhythm librosa (or truth) too")
-        generator_args["rhythm_tempo"] = True
-    if args.decoder_norm != "batch":
-        generator_args["decoder_norm"] = args.decoder_norm
     if args.code_cap:
         generator_args["code_cap"] = args.code_cap
     if args.code_hold:
@@ -119,11 +112,6 @@ def run_networks(args, train_set, device):
         labels = train_set.genre_labels()
         genre_of = {video: int(label) for (video, _, _), label in zip(train_set.keys, labels)}
         generator_args["genres"] = len(train_set.meta.get("genres") or []) or int(labels.max()) + 1
-    if args.code_offset_norm:
-        if args.code_shrink:
-            raise DanceSynthError("--code_offset_norm sets every clip's offset to one length, which "
-                                  "undoes --code_shrink: give one of them")
-        generator_args["code_offset_norm"] = True
     if args.pose_output != "joints":
         generator_args["pose_output"] = args.pose_output
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,

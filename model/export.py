@@ -10,7 +10,7 @@ Several checkpoints of one run are averaged, weight by weight, into one generato
 the last one's step and config; ``--refresh_bn`` then measures its BatchNorm statistics again
 on the run's training clips (``model/weight_average.py``).
 ``python -m model.export st_gcn IN OUT`` does the same for an ST-GCN. Normalisation statistics
-(BatchNorm's, the music code's offset norm, the genre head's moments) and the graph stay
+(BatchNorm's, the genre head's moments) and the graph stay
 float32: they are small and rounding them would shift every activation (or a genre). Loading
 casts back to float32.
 """
@@ -28,8 +28,7 @@ from . import checkpoint
 from .generator import Generator
 from .weight_average import average_states, refresh_batchnorm
 
-_KEEP_FP32 = ("running_mean", "running_var", "A", "code_offset.centre", "code_offset.length",
-              "genre.mean", "genre.second", "genre.cross", "genre.prior")
+_KEEP_FP32 = ("running_mean", "running_var", "A", "genre.mean", "genre.second", "genre.cross", "genre.prior")
 
 
 def halve(state):

@@ -12,10 +12,9 @@ from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
 from .genre_head import GenreHead
-from .music_code import ClipOffsetNorm, cap_frame_norm, hold_clip_mean, shrink_clip_code
+from .music_code import cap_frame_norm, hold_clip_mean, shrink_clip_code
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
-from .tempo import phase_tempo
 
 
 class Generator(nn.Module):
@@ -34,9 +33,6 @@ class Generator(nn.Module):
     (``"librosa"`` or ``"truth"``, :mod:`dataset.rhythm_cache`): then ``forward`` also takes
     ``rhythm`` ``(B, T, 8)``, :data:`dataset.rhythm.FEATURES` per frame, fed to the pose
     generator beside the music code (8,192 more parameters).
-    ``rhythm_tempo``: with ``rhythm``, the pose generator also hears the tempo that the beat
-    phase implies (:func:`model.tempo.phase_tempo`, one more input; 1,024 more parameters).
-    ``decoder_norm``: ``"batch"`` (the paper's) or ``"layer"``, see :mod:`model.pose_generator`.
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
     ``code_shrink``: in training only, each clip's mean music code is pulled towards the batch's
@@ -44,9 +40,6 @@ class Generator(nn.Module):
     leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
     ``code_cap``: None (the paper's), or the largest norm a frame's music code may have before it
     is decoded, in training and inference (:func:`model.music_code.cap_frame_norm`).
-    ``code_offset_norm``: each clip's mean music code is set to one distance from the corpus's
-    centre before decoding, in training and inference (:class:`model.music_code.ClipOffsetNorm`,
-    under ``code_offset``; no parameters, 257 buffer values). Off, the paper's, by default.
     ``code_hold``: every frame is decoded from its clip's mean music code
     (:func:`model.music_code.hold_clip_mean`), in training and inference, so the beat reaches the
     pose generator only through ``rhythm``, which it needs. No parameters; off, the paper's.
@@ -68,14 +61,11 @@ class Generator(nn.Module):
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None, decoder_norm="batch", decoder_dropout=0.5, audio_level=None,
-                 rhythm_tempo=False, code_shrink=0.0, code_cap=None, code_offset_norm=False, code_hold=False,
-                 genres=0, pose_output="joints", genre_gain=None):
+    def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_shrink=0.0,
+                 code_cap=None, code_hold=False, genres=0, pose_output="joints", genre_gain=None):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
-        if rhythm_tempo and not rhythm:
-            raise ValueError("rhythm_tempo reads the tempo off the rhythm features: give rhythm too")
         if audio_level is not None and not audio_level > 0:
             raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
         if not 0.0 <= code_shrink <= 1.0:
@@ -83,9 +73,6 @@ class Generator(nn.Module):
         self.edge_pad = edge_pad
         if code_cap is not None and not code_cap > 0:
             raise ValueError(f"code_cap {code_cap!r}: expected None or a positive norm")
-        if code_shrink and code_offset_norm:
-            raise ValueError("code_offset_norm sets every clip's offset to one length, which undoes "
-                             "code_shrink: use one of them")
         if code_hold and not rhythm:
             raise ValueError("code_hold decodes every frame from the clip's mean code, so only the "
                              "rhythm features say when to move: give rhythm too")
@@ -96,20 +83,16 @@ class Generator(nn.Module):
         self.code_hold = bool(code_hold)
         self.code_shrink = code_shrink
         self.code_cap = code_cap
-        self.code_offset_norm = bool(code_offset_norm)
         self.audio_level = audio_level
         self.rhythm = rhythm
         self.rhythm_dim = len(FEATURES) if rhythm else 0
-        self.rhythm_tempo = bool(rhythm_tempo)
         self.audio_encoder = MusicEncoder(edge_pad=edge_pad)
-        if self.code_offset_norm:
-            self.code_offset = ClipOffsetNorm(CODE_DIM)
         self.genres = genres
         if genres:
             self.genre = GenreHead(genres, CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
-                                            rhythm_dim=self.rhythm_dim + self.rhythm_tempo + genres,
-                                            norm=decoder_norm, dropout=decoder_dropout, output=pose_output)
+                                            rhythm_dim=self.rhythm_dim + genres, dropout=decoder_dropout,
+                                            output=pose_output)
 
     def sample_noise(self, audio):
         """N(0, 0.33) noise for ``audio``: ``(B, T, 1600)`` -> ``(B, T, 10)``."""
@@ -136,8 +119,6 @@ class Generator(nn.Module):
             raise ValueError(f"this generator hears rhythm features: rhythm must have shape "
                              f"{(*music.shape[:2], self.rhythm_dim)}, got "
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
-        if self.rhythm_tempo:
-            rhythm = torch.cat([rhythm, phase_tempo(rhythm)], dim=-1)
         if self.genres:
             heard = self.genre(music, genre)
             if self.genre_gain:
@@ -147,8 +128,6 @@ class Generator(nn.Module):
             raise ValueError("this generator was built without genres (genre_input): genre must be None")
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
-        if self.code_offset_norm:
-            music = self.code_offset(music)
         if self.code_hold:
             music = hold_clip_mean(music)
         if self.code_cap:

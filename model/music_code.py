@@ -1,4 +1,5 @@
-"""What the generator may do to its music code before decoding it: shrink it in training, cap it.
+"""What the generator may do to its music code before decoding it: shrink it in training, cap
+it, hold it; and, for probes, set each clip's offset to one length.
 
 **Shrink** (``--code_shrink``, training only). The music encoder sets each song apart from the
 corpus's centre by its mean code over a clip (genre, and the song itself). On songs it has not
@@ -16,13 +17,13 @@ the dance slides the whole body to the edge of the frame and back. Capping each 
 norm keeps the decoder within the codes it mostly learned from; frames under the cap pass
 unchanged.
 
-**Offset norm** (``--code_offset_norm``, recorded in the checkpoint). Instead of teaching the
-decoder smaller offsets, make every clip's offset the same length: the direction names the
-genre (the probe reads it off every held-out clip), the length mostly says how familiar the
-song is. Measured on the shipped generator without retraining, lengthening each held-out
-clip's offset to 0.8 of the training clips' mean length raised genre accuracy from 0.66 to 0.75
-(FID 8.6 -> 11.0). A decoder trained on such codes never meets an unfamiliar length; the one
-run trained so did not find the beat (docs/experiments.md, section 19).
+**Equal offsets** (:func:`equalise_offsets`, ``probe_genre.py --equalise``). Instead of
+teaching the decoder smaller offsets, make every clip's offset the same length: the direction
+names the genre (the probe reads it off every held-out clip), the length mostly says how
+familiar the song is. Measured on the shipped generator without retraining, lengthening each
+held-out clip's offset to 0.8 of the training clips' mean length raised genre accuracy from
+0.66 to 0.75 (FID 8.6 -> 11.0). A decoder trained on such codes (``--code_offset_norm``,
+retired in issue 36) did not find the beat (docs/experiments.md, section 19).
 
 **Hold** (``--code_hold``, recorded in the checkpoint). Every frame hears its clip's mean code,
 so the code says what the song is and the rhythm features alone say when to move. On slow,
@@ -35,7 +36,6 @@ against 0.09), which FID did not show. With ``--pose_output bones`` they stay wh
 """
 
 import torch
-from torch import nn
 
 
 def shrink_clip_code(code, max_fraction):
@@ -84,31 +84,3 @@ def equalise_offsets(code, centre, length, eps=1e-3):
     offset = code.mean(dim=1, keepdim=True) - centre
     return code + (length / offset.norm(dim=-1, keepdim=True).clamp(min=eps) - 1) * offset
 
-
-class ClipOffsetNorm(nn.Module):
-    """Set each clip's song-level offset (its mean code minus the corpus's centre) to one length.
-
-    :func:`equalise_offsets` with ``centre`` ``(C,)`` and ``length`` (a scalar) kept as running
-    means over training batches (``momentum``, the first batch sets them), as BatchNorm keeps
-    its statistics; in eval mode they are fixed. The arithmetic is float32 whatever the code's
-    dtype.
-
-    Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype. Adds no parameters, 2 buffers.
-    """
-
-    def __init__(self, channels, momentum=0.05, eps=1e-3):
-        super().__init__()
-        if not 0.0 < momentum <= 1.0:
-            raise ValueError(f"momentum {momentum!r}: expected a number in (0, 1]")
-        self.momentum, self.eps = momentum, eps
-        self.register_buffer("centre", torch.zeros(channels))
-        self.register_buffer("length", torch.zeros(()))
-
-    def forward(self, code):
-        if self.training:
-            with torch.no_grad():
-                clip_mean = code.float().mean(dim=1)
-                weight = torch.where(self.length == 0, 1.0, self.momentum)  # no host sync
-                self.centre.lerp_(clip_mean.mean(dim=0), weight)
-                self.length.lerp_((clip_mean - self.centre).norm(dim=-1).mean(), weight)
-        return equalise_offsets(code.float(), self.centre, self.length, self.eps).to(code.dtype)

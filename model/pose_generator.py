@@ -11,14 +11,6 @@ code (music first: 266 features per frame) and decoded frame by frame::
 BatchNorm runs over the flattened ``B*T`` rows, so a batch of one is fine in train mode.
 Submodule names equal the release's state-dict keys. 6,620,856 parameters.
 
-With ``norm="layer"`` (``--decoder_norm layer``, not the paper's) the residual blocks use
-LayerNorm over each frame's 1024 features instead of BatchNorm over the ``B*T`` rows: the same
-parameter count, no running statistics. In the paper's decoder an unusual music-code frame
-leaves ``layer0`` about 10 times as large as a typical one, and BatchNorm, which scales each
-feature by its spread over all rows (running variances as small as 1e-3), multiplies it further
-in every block until the frame comes out as a pose thrown to the canvas edge; a per-frame norm
-bounds each block's contribution.
-
 With ``rhythm_dim`` R > 0 (``--rhythm``, not the paper's) each frame's R rhythm features sit
 between the music code and the noise code, and ``layer0`` takes 266 + R inputs (1024 * R more
 parameters: 6,629,048 with the 8 features of :mod:`dataset.rhythm`).
@@ -44,22 +36,21 @@ from .music_encoder import CODE_DIM
 HIDDEN = 1024
 
 
-NORMS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 OUTPUTS = ("joints", "bones")
 
 
 class ResidualBlock(nn.Module):
-    """``x + [Linear-Norm-ReLU-Linear-Norm-ReLU](x)``, Norm BatchNorm (the paper's) or LayerNorm.
+    """``x + [Linear-BN-ReLU-Linear-BN-ReLU](x)``.
 
     Shape:
         input/output: ``(N, width)`` (rows are frames).
     """
 
-    def __init__(self, width=HIDDEN, norm="batch"):
+    def __init__(self, width=HIDDEN):
         super().__init__()
         self.layer = nn.Sequential(
-            nn.Linear(width, width), NORMS[norm](width), nn.ReLU(),
-            nn.Linear(width, width), NORMS[norm](width), nn.ReLU())
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(),
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU())
 
     def forward(self, x):
         return x + self.layer(x)
@@ -76,8 +67,7 @@ class PoseGenerator(nn.Module):
         with ``output="joints"``.
     """
 
-    def __init__(self, noise_dim=NOISE_DIM, pose_dim=POSE_DIM, dropout=0.5, rhythm_dim=0, norm="batch",
-                 output="joints"):
+    def __init__(self, noise_dim=NOISE_DIM, pose_dim=POSE_DIM, dropout=0.5, rhythm_dim=0, output="joints"):
         super().__init__()
         if output not in OUTPUTS:
             raise ValueError(f"output {output!r}: expected one of {OUTPUTS}")
@@ -88,9 +78,9 @@ class PoseGenerator(nn.Module):
         self.rhythm_dim = rhythm_dim
         self.rnn_noise = nn.GRU(noise_dim, noise_dim, batch_first=True)
         self.layer0 = nn.Linear(CODE_DIM + rhythm_dim + noise_dim, HIDDEN)
-        self.layer1 = ResidualBlock(norm=norm)
-        self.layer2 = ResidualBlock(norm=norm)
-        self.layer3 = ResidualBlock(norm=norm)
+        self.layer1 = ResidualBlock()
+        self.layer2 = ResidualBlock()
+        self.layer3 = ResidualBlock()
         self.dropout = nn.Dropout(dropout)
         self.final_linear = nn.Linear(HIDDEN, pose_dim) if output == "joints" else BoneOutput(HIDDEN)
 

@@ -92,6 +92,23 @@ def test_generator_data_parallel_prefix(tmp_path, generator_state):
     _assert_same(load_generator_state(path), generator_state)
 
 
+@pytest.mark.parametrize("retired", [{"decoder_norm": "layer"}, {"rhythm": "librosa", "rhythm_tempo": True},
+                                     {"code_offset_norm": True}])
+def test_a_generator_with_a_retired_option_is_refused_in_one_line(tmp_path, capsys, generator_state, retired):
+    from model import export
+
+    path = tmp_path / "generator_old.pth"
+    torch.save({"generator": generator_state, "generator_args": {"edge_pad": 6, **retired}}, path)
+    option = next(name for name in retired if name != "rhythm")
+    with pytest.raises(CheckpointError, match=rf"generator_old\.pth: generator_args name {option}, an "
+                                              rf"option retired in issue 36"):
+        load_generator(path)
+    assert export.main(["generator", str(path), str(tmp_path / "out.pth")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "generator_old.pth" in err and "retired" in err
+    assert len(err.splitlines()) == 1
+
+
 def test_st_gcn_project_and_release_checkpoints(tmp_path, st_gcn_state):
     project, release = tmp_path / "project_GCN.pth", tmp_path / "GCN.pth"
     torch.save({"st_gcn": st_gcn_state, "num_class": 3, "labels": ["a", "b", "c"]}, project)

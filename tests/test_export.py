@@ -31,19 +31,15 @@ def test_generator_export_is_small_and_dances_the_same(tmp_path):
     assert 0 < difference < 5e-3  # float16 weights: close, not equal
 
 
-def test_generator_export_records_a_cap_and_keeps_the_offset_norm_in_float32(tmp_path, capsys):
+def test_generator_export_records_a_cap(tmp_path, capsys):
     torch.manual_seed(0)
-    net = Generator(code_offset_norm=True)
-    net.code_offset.centre.normal_(), net.code_offset.length.fill_(1.2345)
+    net = Generator(edge_pad=6)
     source, out = tmp_path / "generator_last.pth", tmp_path / "capped.pth"
-    torch.save({"generator": net.state_dict(), "generator_args": {"code_offset_norm": True}}, source)
+    torch.save({"generator": net.state_dict(), "generator_args": {"edge_pad": 6}}, source)
     assert export.main(["generator", str(source), str(out), "--code_cap", "6"]) == 0
     shipped = torch.load(out, weights_only=True)
-    assert shipped["generator_args"] == {"code_offset_norm": True, "code_cap": 6.0}
-    assert shipped["generator"]["code_offset.centre"].dtype == torch.float32
-    loaded = load_generator(out)
-    assert loaded.code_cap == 6.0 and torch.equal(loaded.code_offset.centre, net.code_offset.centre)
-    assert torch.equal(loaded.code_offset.length, net.code_offset.length)  # not rounded to float16
+    assert shipped["generator_args"] == {"edge_pad": 6, "code_cap": 6.0}
+    assert load_generator(out).code_cap == 6.0
     assert export.main(["st_gcn", str(source), str(out), "--code_cap", "6"]) == 1
     assert "are a generator's options" in capsys.readouterr().err
 

@@ -1,5 +1,5 @@
-"""The music code before decoding: --code_shrink (training only), --code_cap, --code_offset_norm
-and --code_hold (recorded)."""
+"""The music code before decoding: --code_shrink (training only), --code_cap and --code_hold
+(recorded), and the probes' equal offsets; --code_offset_norm is retired."""
 
 import pytest
 import torch
@@ -8,7 +8,7 @@ import train
 from conftest import write_gcn
 from model import checkpoint
 from model.checkpoint import CheckpointError
-from model.music_code import ClipOffsetNorm, cap_frame_norm, equalise_offsets, hold_clip_mean, shrink_clip_code
+from model.music_code import cap_frame_norm, equalise_offsets, hold_clip_mean, shrink_clip_code
 from model.generator import Generator
 
 
@@ -126,73 +126,6 @@ def test_equalised_offsets_by_hand():
     assert torch.allclose(equalised.diff(dim=1), code.diff(dim=1))  # frame changes kept
     still = torch.zeros(1, 3, 2)  # an offset of 0 stays 0 (taken as eps long, not divided by 0)
     assert torch.equal(equalise_offsets(still, torch.zeros(2), 2.0), still)
-
-
-def test_offset_norm_gives_every_clip_one_offset_length_and_keeps_frame_changes():
-    torch.manual_seed(4)
-    norm = ClipOffsetNorm(8, momentum=0.5)
-    code = torch.randn(6, 20, 8) + torch.randn(6, 1, 8) * torch.linspace(0.2, 3.0, 6)[:, None, None]
-    out = norm(code)  # the first batch sets the statistics
-    clip_mean = code.mean(dim=1)
-    assert torch.allclose(norm.centre, clip_mean.mean(dim=0), atol=1e-6)
-    lengths = (clip_mean - norm.centre).norm(dim=-1)
-    assert norm.length == pytest.approx(lengths.mean().item(), rel=1e-6)
-    new_offsets = out.mean(dim=1) - norm.centre
-    assert torch.allclose(new_offsets.norm(dim=-1), norm.length.expand(6), rtol=1e-5)
-    cosine = torch.nn.functional.cosine_similarity(new_offsets, clip_mean - norm.centre, dim=-1)
-    assert torch.allclose(cosine, torch.ones(6), atol=1e-5)  # direction kept
-    moved = out - code
-    assert torch.allclose(moved, moved[:, :1].expand_as(moved), atol=1e-5)  # frame changes kept
-
-
-def test_offset_norm_statistics_are_running_means_in_training_and_fixed_in_eval():
-    norm = ClipOffsetNorm(4, momentum=0.25)
-    first, second = torch.zeros(2, 5, 4), torch.ones(2, 5, 4)
-    first[0] += 1.0  # clip means 1 and 0 per channel: centre 0.5, offset length 1 each
-    norm(first)
-    assert torch.allclose(norm.centre, torch.full((4,), 0.5)) and norm.length == pytest.approx(1.0)
-    norm(second)  # centre 0.5 -> 0.5 + 0.25 * (1 - 0.5); the offsets are then 0.375 * 2 long
-    assert torch.allclose(norm.centre, torch.full((4,), 0.625))
-    assert norm.length == pytest.approx(0.75 * 1.0 + 0.25 * 0.75)
-    norm.eval()
-    state = {k: v.clone() for k, v in norm.state_dict().items()}
-    bf16 = norm(torch.randn(3, 5, 4).to(torch.bfloat16))
-    assert bf16.dtype == torch.bfloat16
-    assert all(torch.equal(v, norm.state_dict()[k]) for k, v in state.items())
-    with pytest.raises(ValueError, match="momentum"):
-        ClipOffsetNorm(4, momentum=0.0)
-
-
-def test_generator_with_offset_norm_adds_buffers_only_and_refuses_shrink_beside_it():
-    plain, normed = Generator(), Generator(code_offset_norm=True)
-    extra = set(normed.state_dict()) - set(plain.state_dict())
-    assert extra == {"code_offset.centre", "code_offset.length"}
-    assert sum(p.numel() for p in normed.parameters()) == sum(p.numel() for p in plain.parameters())
-    normed.eval()
-    normed.code_offset.centre.fill_(0.1), normed.code_offset.length.fill_(0.5)
-    audio, noise = torch.randn(2, 20, 1600) * 3000, torch.randn(2, 20, 10) * 0.33
-    with torch.no_grad():
-        code = normed.audio_encoder(audio)
-        offset = code.mean(dim=1, keepdim=True) - 0.1
-        expected = code + (0.5 / offset.norm(dim=-1, keepdim=True) - 1) * offset
-        assert torch.allclose(normed.code_offset(code), expected, atol=1e-5)
-    with pytest.raises(ValueError, match="code_shrink"):
-        Generator(code_offset_norm=True, code_shrink=0.5)
-
-
-def test_train_records_the_offset_norm_and_loading_restores_its_statistics(tiny_corpus, tmp_path):
-    gcn = write_gcn(tmp_path / "gcn.pth")
-    out = tmp_path / "run"
-    common = ["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
-              "--batch_size", "2", "--split", "videos:002", "--save_every_steps", "0"]
-    assert train.main(common + ["--code_offset_norm"]) == 0
-    model = str(out / "generator_last.pth")
-    assert checkpoint.generator_args(model)["code_offset_norm"] is True
-    loaded = checkpoint.load_generator(model)
-    saved = checkpoint.load_generator_state(model)
-    assert loaded.code_offset_norm and loaded.code_offset.length > 0
-    assert torch.equal(loaded.code_offset.centre, saved["code_offset.centre"])
-    assert train.main(common + ["--code_offset_norm", "--code_shrink", "0.5"]) == 1
 
 
 def test_hold_gives_every_frame_its_clips_mean_code():

@@ -184,18 +184,6 @@ def test_a_rhythm_run_records_its_features_and_inference_computes_them_untold(ti
     assert np.isfinite(results["model"]["median_step"]) and results["model"]["thrown_steps"] >= 0
 
 
-def test_layer_norm_decoder_has_the_papers_parameter_count_and_is_recorded(tmp_path):
-    generator = Generator(edge_pad=6, decoder_norm="layer")
-    assert count(generator) == 8_982_664
-    assert not any("running" in key for key in generator.pose_generator.state_dict())
-    path = str(tmp_path / "g.pth")
-    checkpoint.save_generator(path, generator.state_dict(), {"generator_args": {"edge_pad": 6, "decoder_norm": "layer"}})
-    loaded = checkpoint.load_generator(path)
-    music, _ = batch(1)
-    noise = loaded.sample_noise(music)
-    torch.testing.assert_close(loaded.eval()(music, noise), generator.eval()(music, noise))
-
-
 def test_truth_rhythm_names_a_clip_without_beats(tiny_corpus):
     add_sidecar(tiny_corpus)
     meta = json.loads(meta_path(tiny_corpus).read_text())

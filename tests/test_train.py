@@ -200,11 +200,14 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert parse_train_args(["--recipe", "beat", "--edge_pad", "2"]).edge_pad == 2
     paper = parse_train_args([])
     assert (paper.edge_pad, paper.ema, paper.eval_every, paper.amp) == (0, 0.0, 0, "fp32")
-    assert (paper.rhythm, paper.fill_missing, paper.lambda_motion, paper.decoder_norm) == (None, False, 0.0, "batch")
+    assert (paper.rhythm, paper.fill_missing, paper.lambda_motion) == (None, False, 0.0)
     assert paper.decoder_dropout == 0.5 and beat.decoder_dropout == 0.0 and beat.lambda_motion == 100.0
     assert (paper.motion_smooth, beat.motion_smooth) == (0.0, 1.0)
     with pytest.raises(SystemExit):
         parse_train_args(["--decoder_dropout", "1.5"])
+    for retired in (["--decoder_norm", "layer"], ["--rhythm_tempo"], ["--code_offset_norm"]):  # issue 36
+        with pytest.raises(SystemExit):
+            parse_train_args(retired)
     assert not parse_train_args(["--recipe", "beat", "--no-fill_missing"]).fill_missing
 
 
