@@ -184,6 +184,18 @@ def train_parser():
                              "(recorded in the checkpoint; needs a sidecar with genre_index; "
                              "model/genre_head.py). Unlike the code's song offset, its size does not "
                              "shrink on songs the encoder has not heard (default: off, the paper's)")
+    recipe.add_argument("--latent", type=int, default=0, metavar="L",
+                        help="a per-clip latent of L numbers (at most 10) that chooses the moves, "
+                             "learned as in BicycleGAN: the L1, perceptual and motion terms judge "
+                             "the dance made from an encoding of the true dance, the adversarial "
+                             "terms one made from a prior draw, with a KL term and latent "
+                             "regression (recorded in the checkpoint; model/dance_encoder.py; "
+                             "0, the paper's: off)")
+    recipe.add_argument("--lambda_kl", type=non_negative, default=0.05,
+                        help="with --latent, weight of the KL term of the true dance's latent")
+    recipe.add_argument("--lambda_latent", type=non_negative, default=0.5,
+                        help="with --latent, weight of the latent regression (L1 between a prior "
+                             "latent and the encoder's mean for the dance made from it)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from config import enabled_speedups, parse_train_args
 from dataset.dance_dataset import training_set
 from dataset.errors import DanceSynthError
+from dataset.format import NOISE_DIM
 from metrics.evaluation import bone_lengths
 from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
@@ -114,6 +115,15 @@ def run_networks(args, train_set, device):
         generator_args["genres"] = len(train_set.meta.get("genres") or []) or int(labels.max()) + 1
     if args.pose_output != "joints":
         generator_args["pose_output"] = args.pose_output
+    if args.latent:
+        if not 1 <= args.latent <= NOISE_DIM:
+            raise DanceSynthError("--latent %d: the latent is read off the noise, so 1 to %d numbers"
+                                  % (args.latent, NOISE_DIM))
+        generator_args["latent_dim"] = args.latent
+    sidecar = (train_set.meta or {}).get("videos") or {}
+    tempi = [sidecar.get(video, {}).get("bpm") for video in {key[0] for key in train_set.keys}]
+    if args.rhythm and tempi and all(tempi):  # songs faster than any training song: half time
+        generator_args["max_bpm"] = float(max(tempi))
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
                           code_shrink=args.code_shrink,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
@@ -186,6 +196,9 @@ def train(argv=None):
     elif args.resume == "auto":
         log.info("no checkpoint in %s: starting afresh", args.out)
     if world_size > 1:
+        if args.latent:
+            raise DanceSynthError("--latent trains the dance encoder outside the DDP wrapper: run "
+                                  "it in one process")
         seed_everything(args.seed + rank)  # own noise, dropout and GP draws per process
         nets = {name: DistributedDataParallel(
             net, device_ids=[device.index] if device.type == "cuda" else None,

@@ -30,6 +30,7 @@ import torch
 
 from dataset.atomic import atomic_path, atomic_paths
 from dataset.errors import DanceSynthError
+from dataset.format import NOISE_DIM
 from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
@@ -50,7 +51,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
-                  "genre_gain")
+                  "genre_gain", "latent_dim", "max_bpm")
 # generator options that lost their experiments and left the code (issue 36, docs/experiments.md)
 RETIRED_GENERATOR_ARGS = ("decoder_norm", "rhythm_tempo", "code_offset_norm")
 _SHOWN = 5  # keys listed in an error message
@@ -156,6 +157,8 @@ def generator_args(path, checkpoint=None):
     cap = args.get("code_cap", 1.0) if isinstance(args, dict) else None
     genres = args.get("genres", 0) if isinstance(args, dict) else None
     gain = args.get("genre_gain", 1.0) if isinstance(args, dict) else None
+    latent = args.get("latent_dim", 0) if isinstance(args, dict) else None
+    max_bpm = args.get("max_bpm", 1.0) if isinstance(args, dict) else None
     retired = sorted(set(args) & set(RETIRED_GENERATOR_ARGS)) if isinstance(args, dict) else []
     if retired:
         raise CheckpointError(f"{path}: generator_args name {', '.join(retired)}, an option retired in "
@@ -169,7 +172,9 @@ def generator_args(path, checkpoint=None):
             or not isinstance(level, (int, float)) or not level > 0
             or not isinstance(cap, (int, float)) or not cap > 0
             or not isinstance(gain, (int, float)) or not gain > 0
-            or ("genre_gain" in args and not genres)):
+            or ("genre_gain" in args and not genres)
+            or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM)
+            or not isinstance(max_bpm, (int, float)) or not max_bpm > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
 

@@ -8,6 +8,9 @@ Per iteration, on a batch of (music, dance) pairs:
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
+     with --latent L (not the paper's): the generator dances twice, from a prior latent (fake,
+     what the discriminators see) and from its encoding of the true dance (recon, what L1,
+     perceptual and motion compare), + lambda_kl * KL + lambda_latent * latent regression
 
 With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
 discriminator) also take the batch's per-frame rhythm features.
@@ -25,14 +28,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
-from .generator import Generator
+from .dance_encoder import draw_posterior, kl_to_prior
+from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
 from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
-              "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion
+              "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
+# "kl" and "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -124,15 +129,18 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
     return loss + lambda_gp * gp, gp
 
 
-def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None):
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None, recon=None):
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
     ``args.lambda_motion`` is set. ``music_code`` (optional) replaces encoding ``music`` in both
     sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
+    ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
+    compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
     Returns ``(total, {term name: tensor})``.
     """
+    recon = fake if recon is None else recon
     D_local, D_seq = unwrap(nets["local_discriminator"]), unwrap(nets["sequence_discriminator"])
     condition = {"audio": music} if music_code is None else {"music_code": music_code}
     if rhythm is not None:
@@ -144,13 +152,13 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
         "g_local_adv": bce(D_local(fake), 1.0),
         "g_seq_adv": bce(prob_fake, 1.0),
         "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
-        "l1": F.l1_loss(fake, real),
-        "perceptual": pose_perceptual_loss(st_gcn, fake, real).float(),
+        "l1": F.l1_loss(recon, real),
+        "perceptual": pose_perceptual_loss(st_gcn, recon, real).float(),
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
     if args.lambda_motion:
-        terms["motion"] = speed_profile_loss(fake, real, args.motion_smooth)
+        terms["motion"] = speed_profile_loss(recon, real, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
     return total, terms
 
@@ -185,6 +193,33 @@ def shared_music_code(D_seq, music, passes):
     return code
 
 
+def dance_with_latents(G, music, real, heard):
+    """The generator's two dances of a batch for ``--latent`` (BicycleGAN's cLR and cVAE passes).
+
+    One music code, one noise draw; ``fake`` is danced from the prior latent that the noise
+    holds (:func:`model.generator.prior_latent`), ``recon`` from a draw of the encoder's
+    Gaussian for the true dance. Returns ``(fake, recon, mean, log_variance, prior)``.
+
+    Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> (B, T, 36) twice, (B, L) three times.
+    """
+    noise = G.sample_noise(music)
+    prior = prior_latent(noise, G.latent_dim)
+    code = G.audio_encoder(music)
+    mean, log_variance = G.dance_encoder(real)
+    fake = G.decode(code, noise, latent=prior, **heard)
+    recon = G.decode(code, noise, latent=draw_posterior(mean, log_variance), **heard)
+    return fake.float(), recon.float(), mean.float(), log_variance.float(), prior
+
+
+def latent_terms(G, fake, mean, log_variance, prior):
+    """``{"kl": KL(q || N(0, I)), "latent": L1(E(fake), prior)}``: the posterior's pull to the
+    prior, and how well the encoder (frozen for this term) finds the prior latent again in the
+    dance made from it. Shape: (B, T, 36), then (B, L) three times -> scalars."""
+    with frozen([G.dance_encoder]):
+        found, _ = G.dance_encoder(fake)
+    return {"kl": kl_to_prior(mean, log_variance), "latent": F.l1_loss(found.float(), prior)}
+
+
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
@@ -212,8 +247,12 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     heard = {name: value for name, value in (("rhythm", rhythm), ("genre", genre)) if value is not None}
     d_rhythm = rhythm if unwrap(D_seq).rhythm_dim else None
 
+    latent = unwrap(G).latent_dim
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
-        fake = G(music, **heard).float()
+        if latent:
+            fake, recon, mean, log_variance, prior = dance_with_latents(unwrap(G), music, real, heard)
+        else:
+            fake, recon = G(music, **heard).float(), None
 
     with phase("local_d"):
         with cast():
@@ -242,7 +281,10 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
                 code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
-                                                music_code=code, rhythm=d_rhythm)
+                                                music_code=code, rhythm=d_rhythm, recon=recon)
+                if latent:
+                    terms.update(latent_terms(unwrap(G), fake, mean, log_variance, prior))
+                    g_total = g_total + args.lambda_kl * terms["kl"] + args.lambda_latent * terms["latent"]
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()

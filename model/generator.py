@@ -11,10 +11,22 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
+from .dance_encoder import DanceEncoder
 from .genre_head import GenreHead
 from .music_code import cap_frame_norm, hold_clip_mean, shrink_clip_code
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
+
+
+def prior_latent(noise, latent_dim):
+    """The latent a clip is danced from at inference: its noise's first frame, first
+    ``latent_dim`` numbers, scaled to unit spread (N(0, I), the prior). Reading it off the noise
+    keeps one seeded source of randomness: the same seed gives the same latent everywhere, and
+    each window of a song takes the latent at its own first frame.
+
+    Shape: ``(B, T, 10)`` -> ``(B, latent_dim)``.
+    """
+    return noise[:, 0, :latent_dim] / NOISE_STD
 
 
 class Generator(nn.Module):
@@ -54,6 +66,13 @@ class Generator(nn.Module):
     ``genre_gain``: None (1), or a factor on that one-hot: a gain above 1 makes the decoder dance
     the genre more distinctly than it learned to (set on export, ``model.export --genre_gain``,
     and chosen on validation videos; training never sets it). Needs ``genres``.
+    ``latent_dim``: 0 (the paper's), or the size L of a per-clip latent that chooses the moves
+    (``--latent``, :mod:`model.dance_encoder`): the pose generator hears it on every frame
+    (1024 * L more parameters), and ``dance_encoder`` (189,328 parameters for L = 8, 2,064 fewer
+    per latent less) encodes a true dance into it in training. ``forward`` and ``decode`` take
+    ``latent`` ``(B, L)``; without it, the prior latent read off the noise (:func:`prior_latent`).
+    ``max_bpm``: None, or the fastest tempo of the training music: a song faster than this is
+    danced at half time (:func:`model.inference.song_rhythm`). Not used by ``forward``.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
     or None (release checkpoints). Not used by ``forward``: a song is brought to this level
     before it is danced (:func:`model.inference.dance`), since the encoder hears level.
@@ -62,7 +81,8 @@ class Generator(nn.Module):
     noise_dim = NOISE_DIM
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_shrink=0.0,
-                 code_cap=None, code_hold=False, genres=0, pose_output="joints", genre_gain=None):
+                 code_cap=None, code_hold=False, genres=0, pose_output="joints", genre_gain=None,
+                 latent_dim=0, max_bpm=None):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -79,6 +99,15 @@ class Generator(nn.Module):
         if genre_gain is not None and not (genres and genre_gain > 0):
             raise ValueError(f"genre_gain {genre_gain!r}: expected None, or a positive factor on "
                              f"the genre one-hot of a generator with genres")
+        if not 0 <= latent_dim <= NOISE_DIM:
+            raise ValueError(f"latent_dim {latent_dim!r}: expected 0 to {NOISE_DIM} (the latent is "
+                             f"read off the noise)")
+        if max_bpm is not None and not max_bpm > 0:
+            raise ValueError(f"max_bpm {max_bpm!r}: expected None or a positive tempo")
+        self.max_bpm = max_bpm
+        self.latent_dim = latent_dim
+        if latent_dim:
+            self.dance_encoder = DanceEncoder(latent_dim)
         self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
         self.code_shrink = code_shrink
@@ -91,7 +120,8 @@ class Generator(nn.Module):
         if genres:
             self.genre = GenreHead(genres, CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
-                                            rhythm_dim=self.rhythm_dim + genres, dropout=decoder_dropout,
+                                            rhythm_dim=self.rhythm_dim + genres + latent_dim,
+                                            dropout=decoder_dropout,
                                             output=pose_output)
 
     def sample_noise(self, audio):
@@ -100,17 +130,17 @@ class Generator(nn.Module):
         return torch.randn(batch, frames, self.noise_dim, device=audio.device,
                            dtype=audio.dtype) * NOISE_STD
 
-    def forward(self, audio, noise=None, rhythm=None, genre=None):
+    def forward(self, audio, noise=None, rhythm=None, genre=None, latent=None):
         if noise is None:
             noise = self.sample_noise(audio)
-        return self.decode(self.audio_encoder(audio), noise, rhythm, genre)
+        return self.decode(self.audio_encoder(audio), noise, rhythm, genre, latent)
 
-    def decode(self, music, noise, rhythm=None, genre=None):
+    def decode(self, music, noise, rhythm=None, genre=None, latent=None):
         """Poses from the music code: ``forward`` after the music encoder (for probes that
         change the code).
 
         Shape: ``music`` ``(B, T, 256)``, ``noise`` ``(B, T, 10)``, ``rhythm`` ``(B, T, 8)`` or
-        None, ``genre`` ``(B,)`` int64 or None -> ``(B, T, 36)``.
+        None, ``genre`` ``(B,)`` int64 or None, ``latent`` ``(B, L)`` or None -> ``(B, T, 36)``.
         """
         if noise.shape != (*music.shape[:2], self.noise_dim):
             raise ValueError(f"noise must have shape {(*music.shape[:2], self.noise_dim)}, got "
@@ -126,6 +156,15 @@ class Generator(nn.Module):
             rhythm = heard if rhythm is None else torch.cat([rhythm, heard.to(rhythm.dtype)], dim=-1)
         elif genre is not None:
             raise ValueError("this generator was built without genres (genre_input): genre must be None")
+        if self.latent_dim:
+            latent = prior_latent(noise, self.latent_dim) if latent is None else latent
+            if latent.shape != (len(music), self.latent_dim):
+                raise ValueError(f"latent must have shape {(len(music), self.latent_dim)}, got "
+                                 f"{tuple(latent.shape)}")
+            every_frame = latent[:, None].expand(-1, music.shape[1], -1)
+            rhythm = every_frame if rhythm is None else torch.cat([rhythm, every_frame.to(rhythm.dtype)], -1)
+        elif latent is not None:
+            raise ValueError("this generator was built without a latent (--latent): latent must be None")
         if self.training and self.code_shrink:
             music = shrink_clip_code(music, self.code_shrink)
         if self.code_hold:

@@ -1,0 +1,102 @@
+"""--latent: a per-clip latent that chooses the moves, learned BicycleGAN-style
+(model/dance_encoder.py, model/gan.py's dance_with_latents)."""
+
+import argparse
+
+import pytest
+import torch
+
+import train
+from conftest import batch, write_gcn
+from dataset.format import NOISE_STD
+from model import checkpoint, inference
+from model.dance_encoder import DanceEncoder, draw_posterior, kl_to_prior
+from model.gan import build_networks, build_optimizers, training_step
+from model.generator import Generator, prior_latent
+
+
+def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
+    zero = torch.zeros(3, 4)
+    assert kl_to_prior(zero, zero) == 0
+    mean = torch.tensor([[1.0, 0.0]])
+    log_variance = torch.tensor([[0.0, 2.0]])
+    # per dimension 0.5 * (m^2 + v - 1 - log v): 0.5 for the first, 0.5 * (e^2 - 3) for the second
+    expected = 0.5 + 0.5 * (torch.e ** 2 - 3.0)
+    assert torch.isclose(kl_to_prior(mean, log_variance), torch.tensor(expected))
+
+
+def test_posterior_draws_have_the_encoders_mean_and_spread():
+    torch.manual_seed(0)
+    mean = torch.full((20000, 2), 3.0)
+    log_variance = torch.log(torch.full((20000, 2), 0.25))
+    draws = draw_posterior(mean, log_variance)
+    assert torch.allclose(draws.mean(0), torch.tensor([3.0, 3.0]), atol=0.02)
+    assert torch.allclose(draws.std(0), torch.tensor([0.5, 0.5]), atol=0.02)
+
+
+def test_encoder_shapes_and_count():
+    encoder = DanceEncoder(8)
+    mean, log_variance = encoder(torch.randn(3, 50, 36))
+    assert mean.shape == log_variance.shape == (3, 8)
+    assert sum(p.numel() for p in encoder.parameters()) == 189_328
+    with pytest.raises(ValueError, match="latent_dim"):
+        DanceEncoder(0)
+
+
+def test_the_prior_latent_is_the_first_frames_noise_at_unit_spread():
+    noise = torch.randn(2, 50, 10) * NOISE_STD
+    assert torch.equal(prior_latent(noise, 4), noise[:, 0, :4] / NOISE_STD)
+
+
+def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes_the_dance():
+    torch.manual_seed(0)
+    G = Generator(latent_dim=6).eval()
+    assert sum(p.numel() for p in G.parameters()) - sum(p.numel() for p in Generator().parameters()) \
+        == 189_328 - 16 * 128 - 16 + 12 * 128 + 12 + 6 * 1024  # encoder of 6 latents + 6 columns
+    music = torch.randn(2, 50, 1600) * 3000
+    noise = inference.seeded_noise((2, 50, 10), 1)
+    with torch.no_grad():
+        default = G(music, noise)
+        explicit = G(music, noise, latent=prior_latent(noise, 6))
+        other = G(music, noise, latent=torch.randn(2, 6))
+    assert torch.equal(default, explicit)
+    assert (default - other).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="latent"):
+        Generator()(music, noise, latent=torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="latent_dim"):
+        Generator(latent_dim=11)
+
+
+def _args(**changes):
+    values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, gp_every=1, lambda_motion=0.0,
+                  motion_smooth=0.0, lambda_kl=0.05, lambda_latent=0.5)
+    return argparse.Namespace(**{**values, **changes})
+
+
+def test_a_training_step_trains_the_encoder_and_logs_the_latent_terms():
+    from conftest import frozen_gcn
+
+    torch.manual_seed(0)
+    nets = build_networks(torch.device("cpu"), latent_dim=8)
+    optimizers = build_optimizers(nets, _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4))
+    before = [p.detach().clone() for p in nets["generator"].dance_encoder.parameters()]
+    music, real = batch(4)
+    terms = training_step(nets, optimizers, frozen_gcn(), music, real, _args())
+    assert {"kl", "latent", "l1", "perceptual"} <= set(terms)
+    assert all(torch.isfinite(torch.tensor(v)) for v in terms.values())
+    after = list(nets["generator"].dance_encoder.parameters())
+    assert all((a - b).abs().max() > 0 for a, b in zip(after, before))
+
+
+def test_train_records_the_latent_and_two_seeds_dance_apart(tiny_corpus, tmp_path):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "2",
+                       "--batch_size", "2", "--split", "all", "--save_every_steps", "0",
+                       "--latent", "8"]) == 0
+    model = str(out / "generator_last.pth")
+    assert checkpoint.generator_args(model)["latent_dim"] == 8
+    loaded = checkpoint.load_generator(model)
+    music = torch.randn(1, 50, 1600) * 3000
+    one, two = (inference.generate(loaded, music, inference.seeded_noise((1, 50, 10), s)) for s in (1, 2))
+    assert abs(one - two).max() > 1e-4
