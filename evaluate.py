@@ -38,6 +38,17 @@ Metrics (NaN, written as null in JSON, where undefined):
     diversity_gcn, diversity_kinetic            mean pairwise distance across the row's dances.
     multimodality_gcn, multimodality_kinetic    mean pairwise distance across ``--samples`` noise
                         draws for the same music, averaged over the music (generators only).
+    multimodality_px    the same in pixels: the neck-relative joint distance (mean over frames and
+                        the 17 joints besides the neck of the distance between the two dances'
+                        joints, each taken relative to its frame's neck; missing joints skipped;
+                        metrics.repertoire) between every two of the ``--samples`` draws
+                        (default 5, the K this measure is meant for) of a clip, averaged over
+                        pairs and clips. In the ground_truth row the column holds dancers_px
+                        instead: the same distance between each held-out clip's true dance and
+                        the true dances of held-out clips of OTHER videos of its genre (synthetic
+                        sidecar), averaged over those, then over clips: what two recorded dancers
+                        of a genre differ by. null without genres or without two held-out videos
+                        of one genre.
     retrieval_top1      the music-dance embedding (train_embedding.py, trained on the training
                         split) finds a dance's own music among itself and ``--distractors`` (9)
                         other clips' music of the set: top-1 accuracy (chance 0.1).
@@ -46,6 +57,12 @@ Metrics (NaN, written as null in JSON, where undefined):
     tempo_within_5pct   the dance's kinematic tempo is within 5% of its music's true BPM (x2 and
                         x0.5 allowed); tempo_median_error: median relative error (sidecar BPM).
     motion_beats_per_clip   mean number of kinematic beats per clip.
+    wrist_range_px, ankle_range_px  move size: per clip, for each wrist (ankle), the diagonal of
+                        the box between the 5th and 95th percentiles of its neck-relative x and y
+                        over the clip's frames (missing joints skipped), averaged over the two
+                        wrists (ankles), then over clips. Every row.
+    edge_jump, corner_frames, median_step, thrown_steps, bone_error   glitches and build
+                        (metrics.evaluation).
 
 FID against the held-out ground truth is 0 for the ground-truth and shuffled rows by construction
 (the same dances); those rows show the alignment and cross-modal scores of real data.
@@ -161,7 +178,8 @@ def evaluate(argv=None):
         rows["model"] = Row(*_generated(checkpoint.load_generator(args.model, device), music, args, args.model))
     if args.poses:
         rows["poses"] = Row(dances, np.arange(len(dances)))
-    rows.update(control_rows(dances, still, untrained, rng, truth=not args.poses))
+    videos = None if args.poses else [video for video, _, _ in held_out.keys]
+    rows.update(control_rows(dances, still, untrained, rng, truth=not args.poses, videos=videos))
 
     st_gcn, classes = _load_gcn(args.gcn, device)
     embedding = None

@@ -4,5 +4,7 @@
   beat alignment (both published variants), beat coverage and hit rate, tempo error.
 - :mod:`metrics.fid`: Gaussian statistics, Frechet distance, FID, 2-D kinetic features.
 - :mod:`metrics.diversity`: diversity and multimodality (mean pairwise distances).
+- :mod:`metrics.repertoire`: neck-relative joint distance between dances (between noise draws,
+  between recorded dancers of one genre) and move size (the wrists' and ankles' range).
 - :mod:`metrics.inputs`: array/tensor conversion and pose layouts shared by the above.
 """

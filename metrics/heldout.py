@@ -10,6 +10,13 @@ and given its class names too, its genre accuracy on the same dances: realism ch
 alignment alone does not make. The bone error against the held-out dancers
 (:func:`metrics.evaluation.bone_error`) shows a skeleton coming apart, which none of the others
 does.
+
+Range (:mod:`metrics.repertoire`, pixels): ``multimodality_px`` is the neck-relative distance
+between the dances of :data:`DRAWS` noise draws of a clip, ``dancers_px`` the same distance
+between held-out clips of different videos of one genre (NaN unless two held-out videos share a
+genre; only the clips that have such a partner count), and ``multimodality_ratio`` the first
+over the second. ``wrist_range_px`` and ``ankle_range_px`` are the move sizes of the scored
+dances, and ``wrist_ratio`` the wrists' over the held-out dancers'.
 """
 
 import math
@@ -19,8 +26,16 @@ from dataset.errors import DanceSynthError
 from metrics.evaluation import (beat_scores, bone_error, fid_in_sample_span, genre_accuracy,
                                 genre_labels)
 from metrics.music_set import dataset_music
+from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 from metrics.table import gcn_outputs
 from model.inference import generate_draws
+
+DRAWS = 5  # noise draws per clip for multimodality_px, as evaluate.py's default --samples
+
+
+def _ratio(numerator, denominator):
+    """``numerator / denominator``; NaN unless the denominator is positive."""
+    return numerator / denominator if denominator > 0 else math.nan
 
 
 def selection_score(scores, by="beat"):
@@ -60,7 +75,8 @@ class HeldOutScorer:
 
     ``rhythm``: the source of the rhythm features the generator hears (its ``rhythm``), or None.
     ``st_gcn`` (the frozen ST-GCN, optional) adds ``fid_gcn``; with its class names
-    ``classes`` it adds ``genre_accuracy`` when the held-out clips' genres are known.
+    ``classes`` it adds ``genre_accuracy`` when the held-out clips' genres are known. The
+    range scores (module docstring) draw :data:`DRAWS` more dances per clip, from the same seed.
 
     With ``val_videos`` those are the validation videos held out of the training split;
     without, the test split's (whose scores then no longer judge the chosen checkpoint fairly).
@@ -74,6 +90,10 @@ class HeldOutScorer:
         self.video_ids = held_out.video_ids
         self.music, self.reference = dataset_music(held_out)
         self.seed = seed
+        videos = [video for video, _, _ in held_out.keys]
+        self.dancers_px = (math.nan if self.music.genres is None
+                           else dancers_px(self.reference, videos, self.music.genres))
+        self.dancers_wrist_px = move_size(self.reference, WRISTS)
         self.st_gcn, self.device, self.labels, self.reference_features = st_gcn, device, None, None
         if st_gcn is not None:
             self.reference_features = gcn_outputs(st_gcn, self.reference, device)[0]
@@ -97,11 +117,20 @@ class HeldOutScorer:
         was_training = generator.training
         generator.eval()
         dances = generate_draws(generator, self.music.audio, 1, self.seed, self.music.rhythm)[:, 0]
+        # torch draws normal noise in blocks of 16 values, so draw 0 of DRAWS can differ from the
+        # single draw in its last frames: the other scores keep the single draw they always had
+        draws = generate_draws(generator, self.music.audio, DRAWS, self.seed, self.music.rhythm)
         generator.train(was_training)
         scores = beat_scores(dances, self.music.beats)
         motion = scores["beat_align_motion"]
         scores["beat_align"] = 0.5 * (scores["beat_align_music"] + (0.0 if math.isnan(motion) else motion))
         scores["bone_error"] = bone_error(dances, self.reference, skip_missing=False)
+        scores["multimodality_px"] = multimodality_px(draws)
+        scores["dancers_px"] = self.dancers_px
+        scores["multimodality_ratio"] = _ratio(scores["multimodality_px"], self.dancers_px)
+        scores["wrist_range_px"] = move_size(dances, WRISTS)
+        scores["ankle_range_px"] = move_size(dances, ANKLES)
+        scores["wrist_ratio"] = _ratio(scores["wrist_range_px"], self.dancers_wrist_px)
         if self.st_gcn is not None:
             features, logits = gcn_outputs(self.st_gcn, dances, self.device)
             scores["fid_gcn"] = fid_in_sample_span(features, self.reference_features)

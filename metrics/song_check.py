@@ -1,4 +1,4 @@
-"""Does a generator dance whole songs like the dancers? Motion, thrown joints, tempo and beat.
+"""Does a generator dance whole songs like the dancers? Motion, thrown joints, tempo, beat, range.
 
     python -m metrics.song_check --model pretrain_model/generator.pth --audio a.ogg b.wav ...
 
@@ -13,6 +13,12 @@ Each song is danced whole (``get_demo.py --audio``'s path) and scored:
     bas_other      the same dance against the other songs' beats (mean; the chance level)
     bone_error     bone lengths against the dancers' of ``--data`` (metrics.evaluation.bone_error);
                    0.1 is about 10 % off, a skeleton coming apart scores 0.2 and more
+    wrist_range_px move size (px): the diagonal of the box between the 5th and 95th percentiles
+                   of a wrist's neck-relative x and y over the song, mean of the two wrists
+    ankle_range_px the same for the ankles (metrics.repertoire.move_size)
+    seeds_px       how much the noise changes the dance: the neck-relative joint distance (px,
+                   metrics.repertoire.neck_relative_distance) between the song danced with
+                   seed 1 and with seed 2, whatever ``--seed`` is
 
 The ratio ``bas / bas_other`` says how much of the alignment is the music's doing.
 """
@@ -27,20 +33,24 @@ from dataset.dance_dataset import DanceDataset
 from dataset.format import FPS
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
 from metrics.evaluation import THROWN_PX, bone_error, joint_steps
+from metrics.repertoire import ANKLES, WRISTS, move_size, neck_relative_distance
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
 from runtime import report_errors, resolve_device, set_threads
 
 COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other",
-           "bone_error")
+           "bone_error", "wrist_range_px", "ankle_range_px", "seeds_px")
+SEEDS = (1, 2)  # the two noise seeds that seeds_px compares
 
 
-def song_scores(dances, beats, reference=None, tolerance=0.05, sigma=0.1):
+def song_scores(dances, beats, reference=None, seed_pairs=None, tolerance=0.05, sigma=0.1):
     """Scores of whole-song dances against their songs' beats (see the module docstring).
 
     Shape: ``dances`` list of ``(T_i, 18, 2)`` generated pixel poses, ``beats`` list of beat
-    times (s), ``reference`` recorded dances ``(N, T, 18, 2)`` pixels or None -> list of dicts
-    with :data:`COLUMNS` (``bone_error`` NaN without a reference).
+    times (s), ``reference`` recorded dances ``(N, T, 18, 2)`` pixels or None, ``seed_pairs``
+    list of two ``(T_i, 18, 2)`` dances of each song (seeds :data:`SEEDS`) or None -> list of
+    dicts with :data:`COLUMNS` (``bone_error`` NaN without a reference, ``seeds_px`` without
+    seed pairs).
     """
     motion = [kinematic_beats(d) for d in dances]
     rows = []
@@ -61,6 +71,9 @@ def song_scores(dances, beats, reference=None, tolerance=0.05, sigma=0.1):
             "bas_other": float(np.mean(other)) if other else np.nan,
             "bone_error": (np.nan if reference is None
                            else bone_error(dance[None], reference, skip_missing=False)),
+            "wrist_range_px": move_size(dance[None], WRISTS),
+            "ankle_range_px": move_size(dance[None], ANKLES),
+            "seeds_px": np.nan if seed_pairs is None else float(neck_relative_distance(*seed_pairs[i])),
         })
     return rows
 
@@ -69,22 +82,26 @@ def check(argv=None):
     args = song_check_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     set_threads(args.threads)
     generator = load_generator(args.model, resolve_device(args.device))
-    dances, beats = [], []
+    dances, beats, seed_pairs = [], [], []
     for path in args.audio:
         samples = load_audio(path)
         dance = require_finite_poses(dance_song(generator, samples, seed=args.seed), args.model)
         dances.append(dance.astype(np.float64))
+        seed_pairs.append([require_finite_poses(dance_song(generator, samples, seed=seed), args.model)
+                           for seed in SEEDS])
         found = np.asarray(music_beats(samples))
         beats.append(found[found < len(dance) / FPS])
     reference = None
     if args.data:
         reference = DanceDataset(args.data, split="all").pixel_poses()
-    rows = song_scores(dances, beats, reference)
+    rows = song_scores(dances, beats, reference, seed_pairs)
     print(f"{args.model}: {len(rows)} songs, seed {args.seed}")
-    print(f"{'song':<28}" + "".join(f"{c:>12}" for c in COLUMNS))
+    widths = [max(12, len(c) + 2) for c in COLUMNS]
+    print(f"{'song':<28}" + "".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths)))
     for path, row in zip(args.audio, rows):
         print(f"{path.rsplit('/', 1)[-1][:27]:<28}" + "".join(
-            f"{row[c]:>12}" if isinstance(row[c], (bool, int)) else f"{row[c]:>12.2f}" for c in COLUMNS))
+            f"{row[c]:>{w}}" if isinstance(row[c], (bool, int)) else f"{row[c]:>{w}.2f}"
+            for c, w in zip(COLUMNS, widths)))
     print(f"{'tempo right on':<28}{sum(r['tempo_ok'] for r in rows)} of {len(rows)} songs; "
           f"bas / bas_other {np.mean([r['bas'] for r in rows]) / np.mean([r['bas_other'] for r in rows]):.2f}")
 

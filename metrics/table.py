@@ -2,9 +2,9 @@
 
 A row is a set of (music, dance) pairs; :func:`score_rows` scores each with the same pure
 functions (:mod:`metrics.beats`, :mod:`metrics.fid`, :mod:`metrics.diversity`,
-:mod:`metrics.evaluation`), using the frozen ST-GCN's features and the music-dance embedding
-when they are given. The control rows (ground truth, shuffled music, mean pose, untrained
-generator) put a model's figures in context.
+:mod:`metrics.evaluation`, :mod:`metrics.repertoire`), using the frozen ST-GCN's features and
+the music-dance embedding when they are given. The control rows (ground truth, shuffled
+music, mean pose, untrained generator) put a model's figures in context.
 """
 
 import functools
@@ -21,11 +21,13 @@ from metrics.evaluation import (beat_scores, bone_error, corner_frames, derangem
                                 fid_in_sample_span, genre_accuracy, genre_labels, median_step,
                                 retrieval_accuracy, standardize, tempo_scores, thrown_steps)
 from metrics.fid import kinetic_features
+from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 
 METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_rate", "motion_beats_per_clip",
            "fid_gcn", "fid_kinetic", "diversity_gcn", "diversity_kinetic", "multimodality_gcn",
-           "multimodality_kinetic", "retrieval_top1", "genre_accuracy", "tempo_within_5pct",
-           "tempo_median_error", "edge_jump", "corner_frames", "median_step", "thrown_steps", "bone_error")
+           "multimodality_kinetic", "multimodality_px", "retrieval_top1", "genre_accuracy",
+           "tempo_within_5pct", "tempo_median_error", "edge_jump", "corner_frames", "median_step",
+           "thrown_steps", "bone_error", "wrist_range_px", "ankle_range_px")
 BATCH = 64
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,16 @@ class Row:
         draws: ``(N, K, T, 18, 2)`` pixel poses, K noise draws per music clip, or None.
         recorded: the dances are recorded ones, whose (0, 0) joints are missing detections (in
             generated dances (0, 0) is a joint thrown to the corner).
+        videos: N video ids of recorded dances with their own music (the ground truth), or None;
+            given, ``multimodality_px`` holds the distance between dancers of one genre
+            (:func:`metrics.repertoire.dancers_px`) instead of between noise draws.
     """
 
     dances: np.ndarray
     music: np.ndarray
     draws: np.ndarray = None
     recorded: bool = False
+    videos: list = None
 
 
 def mean_pose(dances):
@@ -60,10 +66,11 @@ def mean_pose(dances):
     return total / np.maximum(present.sum(axis=0), 1)[:, None]
 
 
-def control_rows(dances, still_pose, untrained_draws, rng, truth=True):
+def control_rows(dances, still_pose, untrained_draws, rng, truth=True, videos=None):
     """The control rows over recorded ``dances`` ``(N, T, 18, 2)`` pixels.
 
-    ``truth`` adds the dances with their own music (ground_truth); ``still_pose`` ``(18, 2)``
+    ``truth`` adds the dances with their own music (ground_truth), with their N video ids
+    ``videos`` (or None) for its ``dancers_px``; ``still_pose`` ``(18, 2)``
     gives the mean-pose row; ``untrained_draws`` ``(N, K, T, 18, 2)`` (or None) the untrained
     row; ``rng`` draws the shuffled row's derangement (left out when N < 2).
     """
@@ -72,7 +79,7 @@ def control_rows(dances, still_pose, untrained_draws, rng, truth=True):
     static = np.broadcast_to(still_pose, (n, frames, NUM_JOINTS, 2)).copy()
     rows = {}
     if truth:
-        rows["ground_truth"] = Row(dances, identity, recorded=True)
+        rows["ground_truth"] = Row(dances, identity, recorded=True, videos=videos)
     if n >= 2:
         rows["shuffled_music"] = Row(dances, derangement(n, rng), recorded=True)
     rows["mean_pose"] = Row(static, identity, np.repeat(static[:, None], 2, axis=1))
@@ -137,6 +144,9 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
         draws = np.stack([kinetic_features(d) for d in row.draws.reshape(-1, *row.draws.shape[2:])])
         scores["multimodality_kinetic"] = multimodality(
             standardize(draws, reference_kinetic).reshape(*row.draws.shape[:2], -1))
+        scores["multimodality_px"] = multimodality_px(row.draws)
+    elif row.videos is not None and music.genres is not None:
+        scores["multimodality_px"] = dancers_px(row.dances, row.videos, [music.genres[m] for m in row.music])
     if gcn is not None:
         features, logits = gcn(row.dances)
         scores["diversity_gcn"] = diversity(features)
@@ -158,6 +168,8 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
     scores["thrown_steps"] = thrown_steps(row.dances, skip_missing=row.recorded)
     if reference is not None:
         scores["bone_error"] = bone_error(row.dances, reference, skip_missing=row.recorded)
+    scores["wrist_range_px"] = move_size(row.dances, WRISTS)
+    scores["ankle_range_px"] = move_size(row.dances, ANKLES)
     return scores
 
 

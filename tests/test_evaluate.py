@@ -16,7 +16,8 @@ from dataset.synthetic import generate_corpus, write_corpus
 from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, genre_labels,
                                 retrieval_accuracy, standardize, tempo_scores, window_beats)
 from metrics.fid import fid
-from metrics.music_set import dataset_music
+from metrics.music_set import MusicSet, dataset_music
+from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size
 from metrics.table import METRICS, Row, control_rows, format_table, mean_pose, score_rows
 from model.generator import Generator
 from model.inference import generate_draws
@@ -152,6 +153,26 @@ def test_ground_truth_beats_shuffled_music_on_a_beat_locked_corpus(beat_locked_c
     assert results["mean_pose"]["beat_align_music"] == 0.0
 
 
+def test_ground_truth_row_holds_the_distance_between_dancers_of_one_genre():
+    rng = np.random.default_rng(0)
+    dances = rng.uniform(150, 450, (4, 50, 18, 2))
+    videos, genres = ["000", "000", "001", "002"], ["house", "house", "house", "lofi"]
+    music = MusicSet(names=["a", "b", "c", "d"], audio=np.zeros((4, 50, 1600), np.float32),
+                     beats=[np.array([1.0, 2.0])] * 4, genres=genres)
+    draws = np.stack([dances, dances + 10.0], axis=1)  # two draws, one shifted whole: 0 px apart
+    rows = {"model": Row(dances, np.arange(4), draws)}
+    rows.update(control_rows(dances, mean_pose(dances), None, rng, videos=videos))
+    results = score_rows(rows, music)
+    assert results["ground_truth"]["multimodality_px"] == pytest.approx(dancers_px(dances, videos, genres))
+    assert results["ground_truth"]["multimodality_px"] > 0
+    assert results["model"]["multimodality_px"] == pytest.approx(0.0, abs=1e-9)
+    assert math.isnan(results["shuffled_music"]["multimodality_px"])
+    assert results["mean_pose"]["multimodality_px"] == 0.0 and results["mean_pose"]["wrist_range_px"] == 0.0
+    for name in ("model", "ground_truth", "shuffled_music"):
+        assert results[name]["wrist_range_px"] == pytest.approx(move_size(dances, WRISTS)), name
+        assert results[name]["ankle_range_px"] == pytest.approx(move_size(dances, ANKLES)), name
+
+
 # ---------------------------------------------------------------------------------------------
 # Output and command line
 
@@ -186,6 +207,10 @@ def test_cli_with_tiny_checkpoints(corpus, embedding_file, checkpoints, tmp_path
     assert all(set(row) == set(METRICS) for row in report["results"].values())
     assert report["results"]["model"]["fid_gcn"] is not None
     assert report["embedding"] == embedding_file
+    model, truth = report["results"]["model"], report["results"]["ground_truth"]
+    assert model["multimodality_px"] > 0 and model["wrist_range_px"] > 0 and model["ankle_range_px"] > 0
+    assert truth["wrist_range_px"] > 0 and truth["ankle_range_px"] > 0
+    assert truth["multimodality_px"] is None  # dancers_px: one held-out video, no sidecar genres
 
 
 def test_cli_with_a_genre_input_generator_keeps_an_untrained_row(corpus, embedding_file, checkpoints,

@@ -349,3 +349,97 @@ def test_bone_error_is_zero_for_the_same_build_and_ln2_for_doubled_bones():
     recorded[0, :, 4] = 0.0  # a wrist never tracked in clip 0: skipped when recorded, a long bone if generated
     assert bone_lengths(recorded)[3] == pytest.approx(bone_lengths(reference[1:])[3])
     assert bone_error(recorded, reference, skip_missing=False) > bone_error(recorded, reference)
+
+
+# ---- neck-relative distance and move size ----
+
+def posed_dance(frames=10, seed=0):
+    """A random dance ``(frames, 18, 2)`` pixels, every joint well inside the canvas."""
+    return np.random.default_rng(seed).uniform(150, 450, (frames, NUM_JOINTS, 2))
+
+
+def test_neck_relative_distance_is_zero_for_the_same_dance_wherever_the_body_stands():
+    from metrics.repertoire import neck_relative_distance
+
+    dance = posed_dance()
+    assert neck_relative_distance(dance, dance) == 0.0
+    walked = dance + np.random.default_rng(1).uniform(-100, 100, (10, 1, 2))  # a new place every frame
+    assert neck_relative_distance(dance, walked) == pytest.approx(0.0, abs=1e-9)
+    wrist = dance.copy()
+    wrist[:, 4] += [3.0, 4.0]  # the right wrist 5 px off in every frame: 5 px on 1 of 17 joints
+    assert neck_relative_distance(dance, wrist) == pytest.approx(5.0 / 17)
+    neck = dance.copy()
+    neck[:, 1] += [3.0, 4.0]  # the neck 5 px off: every other joint 5 px off relative to it
+    assert neck_relative_distance(dance, neck) == pytest.approx(5.0)
+    assert neck_relative_distance(np.stack([dance, wrist]), wrist).shape == (2,)
+    with pytest.raises(ValueError, match="same length"):
+        neck_relative_distance(dance, dance[:5])
+
+
+def test_neck_relative_distance_skips_missing_joints_and_frames_without_a_neck():
+    from metrics.repertoire import neck_relative_distance
+
+    dance = posed_dance()
+    other = dance.copy()
+    other[:, 4] += [3.0, 4.0]
+    other[:, 7] = 0.0  # left wrist never tracked in one dance: 16 joints compared
+    assert neck_relative_distance(dance, other) == pytest.approx(5.0 / 16)
+    other[:5, 1] = 0.0  # no neck in half the frames: those frames are skipped
+    other[:5, 4] += 100.0
+    assert neck_relative_distance(dance, other) == pytest.approx(5.0 / 16)
+    assert np.isnan(neck_relative_distance(dance, np.zeros_like(dance)))
+
+
+def test_multimodality_px_and_dancers_px_by_hand():
+    from metrics.repertoire import dancers_px, multimodality_px
+
+    dance = posed_dance()
+    moved = dance.copy()
+    moved[:, 4] += [3.0, 4.0]  # 5/17 px from dance
+    draws = np.stack([[dance, dance, moved], [moved, moved, moved]])  # (2 clips, 3 draws, T, 18, 2)
+    assert multimodality_px(draws) == pytest.approx((0 + 2 * 5 / 17) / 3 / 2)
+    assert multimodality_px(np.repeat(dance[None, None], 2, axis=1)) == 0.0
+    with pytest.raises(ValueError, match="K >= 2"):
+        multimodality_px(draws[:, :1])
+    dances = np.stack([dance, dance, moved, posed_dance(seed=5)])
+    # clips 0 and 1 (video a) meet clip 2 (video b) of their genre; clip 3's genre has no other video
+    assert dancers_px(dances, ["a", "a", "b", "c"], ["x", "x", "x", "y"]) == pytest.approx(5 / 17)
+    assert np.isnan(dancers_px(dances, ["a", "a", "b", "c"], ["x", "x", "y", "z"]))
+    with pytest.raises(ValueError, match="one of each per clip"):
+        dancers_px(dances, ["a"], ["x"])
+
+
+def test_move_size_of_a_wrist_on_a_known_path():
+    from metrics.repertoire import ANKLES, WRISTS, move_size
+
+    frames = 101
+    dance = np.broadcast_to(posed_dance(1), (frames, NUM_JOINTS, 2)).copy()
+    dance[:, 4] = dance[:, 1] + np.stack([np.arange(frames), 0.75 * np.arange(frames)], axis=1)
+    dance += np.random.default_rng(2).uniform(-50, 50, (frames, 1, 2))  # walking does not count
+    # right wrist: 5th to 95th percentile 5..95 px in x, 3.75..71.25 in y: a 90 x 67.5 box, 112.5 across
+    assert move_size(dance[None], WRISTS) == pytest.approx(112.5 / 2)  # the left wrist stays still
+    assert move_size(dance[None], ANKLES) == pytest.approx(0.0, abs=1e-9)
+    jittered = dance.copy()
+    jittered[50, 4] += 400.0  # one frame thrown far: the percentiles barely move
+    assert move_size(jittered[None], WRISTS) == pytest.approx(112.5 / 2, rel=0.02)
+    lost = dance.copy()
+    lost[:, 7] = 0.0  # left wrist never seen: the right one alone
+    assert move_size(lost[None], WRISTS) == pytest.approx(112.5)
+    nobody = np.zeros_like(dance)  # a clip with no wrist at all leaves the mean over clips
+    assert move_size(np.stack([lost, nobody]), WRISTS) == pytest.approx(112.5)
+    assert np.isnan(move_size(nobody[None], WRISTS))
+
+
+def test_song_scores_report_move_size_and_the_distance_between_seeds():
+    from metrics.repertoire import WRISTS, move_size
+    from metrics.song_check import COLUMNS, song_scores
+
+    dance = posed_dance(50)
+    moved = dance.copy()
+    moved[:, 4] += [3.0, 4.0]
+    beats = [np.arange(0.0, 5.0, 0.5)] * 2
+    rows = song_scores([dance, moved], beats, seed_pairs=[(dance, dance), (dance, moved)])
+    assert all(set(row) == set(COLUMNS) for row in rows)
+    assert rows[0]["seeds_px"] == 0.0 and rows[1]["seeds_px"] == pytest.approx(5 / 17)
+    assert rows[0]["wrist_range_px"] == move_size(dance[None], WRISTS) > 0
+    assert np.isnan(song_scores([dance], beats[:1])[0]["seeds_px"])  # no seed pairs given

@@ -11,13 +11,16 @@ from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
 from dataset.errors import DanceSynthError
 from metrics.evaluation import bone_error, fid_in_sample_span, genre_accuracy
-from metrics.heldout import HeldOutScorer, choose, selection_score
+from metrics.heldout import DRAWS, HeldOutScorer, choose, selection_score
+from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 from metrics.table import gcn_outputs
 from model import checkpoint
 from model.generator import Generator
 from model.inference import generate_draws
 
 CLASSES = ["hiphop", "house", "lofi", "techno"]
+RANGE_KEYS = ("multimodality_px", "dancers_px", "multimodality_ratio", "wrist_range_px", "ankle_range_px",
+              "wrist_ratio")
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,30 @@ def test_scorer_adds_the_st_gcn_genre_accuracy_and_fid_of_the_dances_it_scores(g
         HeldOutScorer(genre_corpus, "auto", val_videos=1, rhythm="truth").check_selection(
             "fid", genre_corpus, "GCN.pth")
     assert scores["bone_error"] == bone_error(dances, scorer.reference, skip_missing=False) > 0
+    draws = generate_draws(generator, scorer.music.audio, DRAWS, 0, scorer.music.rhythm)
+    assert scores["multimodality_px"] == multimodality_px(draws) > 0
+    assert scores["wrist_range_px"] == move_size(dances, WRISTS) > 0
+    assert scores["ankle_range_px"] == move_size(dances, ANKLES) > 0
+    dancers_wrist = move_size(scorer.reference, WRISTS)
+    assert scores["wrist_ratio"] == pytest.approx(scores["wrist_range_px"] / dancers_wrist)
+    assert math.isnan(scores["dancers_px"]) and math.isnan(scores["multimodality_ratio"])  # one video
+    assert {key: plain[key] for key in RANGE_KEYS} == pytest.approx(
+        {key: scores[key] for key in RANGE_KEYS}, nan_ok=True)
+
+
+def test_scorer_compares_its_noise_draws_with_two_dancers_of_one_genre(tmp_path):
+    data, meta = generate_corpus(videos=5, clips=1, seed=3)  # one genre has two videos
+    genres = [video["genre"] for video in meta["videos"].values()]
+    pair = [video for video, entry in meta["videos"].items() if genres.count(entry["genre"]) == 2]
+    path = tmp_path / "five.json"
+    write_corpus(path, data, meta)
+    torch.manual_seed(0)
+    scorer = HeldOutScorer(str(path), "videos:" + ",".join(pair))
+    scores = scorer(Generator().eval())
+    assert set(scores) >= set(RANGE_KEYS)
+    videos = [name.split("/")[0] for name in scorer.music.names]
+    assert scores["dancers_px"] == dancers_px(scorer.reference, videos, scorer.music.genres) > 0
+    assert scores["multimodality_ratio"] == pytest.approx(scores["multimodality_px"] / scores["dancers_px"])
 
 
 def test_genre_selections_need_genres_and_class_names(genre_corpus, tmp_path, capsys):
