@@ -17,6 +17,10 @@ estimated from the music: in pop, dance and hip-hop the snare or clap falls on b
 (more high-band than low-band onset there than on 1 and 3), and chords change on the
 downbeat (beat-synchronous chroma moves most there). Compute the features on a whole song,
 then cut windows, so that every window shares one beat grid.
+
+A song faster than a generator's training music can be danced at half time (``max_bpm``,
+:func:`half_time_beats`): the beat features then describe the grid of every other beat, as
+human dancers take a fast song.
 """
 
 import librosa
@@ -113,7 +117,33 @@ def bar_offset(samples, beats, sr=SAMPLE_RATE):
     return int(candidates[int(np.argmax(scores))])
 
 
-def rhythm_features(samples, num_frames=None, beats=None, downbeat=None, sr=SAMPLE_RATE, fps=FPS):
+def half_time_beats(beats, max_bpm, downbeat=0):
+    """The beats a dance follows at no more than ``max_bpm``: while the median beat period
+    implies a faster tempo, keep every other beat, those of the downbeat's parity (beats 1 and 3
+    of each bar, so the half-time beat still lands on the bar's downbeat, which carries the kick
+    and the chord change, while the backbeats 2 and 4 fall half-way between half-time beats).
+    A fold that would leave fewer than two beats is not made.
+
+    Args:
+        beats: ``(B,)`` ascending beat times (s).
+        max_bpm: the fastest tempo danced at full time.
+        downbeat: index into ``beats`` of a downbeat (e.g. :func:`bar_offset`).
+
+    Returns:
+        ``(beats (B',), downbeat)``: the kept beats, ``B' = B`` or about ``B / 2^k``, and the index
+        of a downbeat among them (the same beat as before a fold, ``downbeat // 2``).
+    """
+    beats = np.asarray(beats, dtype=np.float64)
+    while len(beats) >= 2 and 60.0 / np.median(np.diff(beats)) > max_bpm:
+        kept = beats[downbeat % 2::2]
+        if len(kept) < 2:
+            break
+        beats, downbeat = kept, downbeat // 2
+    return beats, downbeat
+
+
+def rhythm_features(samples, num_frames=None, beats=None, downbeat=None, sr=SAMPLE_RATE, fps=FPS,
+                    max_bpm=None):
     """The :data:`FEATURES` of ``samples``, one row per pose frame.
 
     Args:
@@ -121,6 +151,9 @@ def rhythm_features(samples, num_frames=None, beats=None, downbeat=None, sr=SAMP
         num_frames: rows to return (default ``ceil(N / (sr / fps))``).
         beats: beat times (s) to use instead of tracking them (e.g. the true beats).
         downbeat: index into ``beats`` of a downbeat (default: estimated, :func:`bar_offset`).
+        max_bpm: dance a faster song at half time (:func:`half_time_beats`): every beat feature
+            but onset then follows the kept beats, as if the song had that tempo (its 4-beat
+            "bar" spans two of the song's bars). None: every beat, whatever the tempo.
 
     Returns:
         ``(num_frames, 8)`` float32. Without two beats every beat feature is 0.
@@ -136,10 +169,12 @@ def rhythm_features(samples, num_frames=None, beats=None, downbeat=None, sr=SAMP
     beats = track_beats(samples, sr) if beats is None else np.asarray(beats, dtype=np.float64)
     out = np.zeros((num_frames, len(FEATURES)))
     out[:, 0] = onset
-    count = beat_count(np.arange(num_frames) / fps, beats)
-    if np.isnan(count).any():
+    if len(beats) < 2:
         return out.astype(np.float32)
     downbeat = bar_offset(samples, beats, sr) if downbeat is None else downbeat
+    if max_bpm is not None:
+        beats, downbeat = half_time_beats(beats, max_bpm, downbeat)
+    count = beat_count(np.arange(num_frames) / fps, beats)
     for column, cycle, origin in ((1, 1, 0), (3, 2, downbeat % 2), (5, BEATS_PER_BAR, downbeat)):
         angle = 2 * np.pi * np.mod(count - origin, cycle) / cycle
         out[:, column], out[:, column + 1] = np.sin(angle), np.cos(angle)

@@ -44,6 +44,10 @@ HOP = 30  # frames between window starts, at most: the overlap is SAMPLE_FRAMES 
 CROSSFADE = 10  # frames over which one window hands over to the next (1 s)
 WINDOWS_PER_PASS = 64  # windows per forward pass: 3200 frames, about 150 MB of peak memory on CPU
 OPENPOSE_VERSION = 1.3
+# The fastest song a generator that records no tempo range of its own (max_bpm) dances at full
+# time: the built-in corpus's fastest genre (techno) tops out at 150 BPM, and dancers take faster
+# songs at half time. The margin keeps a song a little faster than the corpus at full time.
+DEFAULT_MAX_BPM = 160.0
 
 
 def plan_windows(num_frames, window=SAMPLE_FRAMES, hop=HOP, crossfade=CROSSFADE):
@@ -164,13 +168,17 @@ def song_genre(generator, windows, windows_per_pass=WINDOWS_PER_PASS):
 def song_rhythm(generator, samples, num_frames):
     """The rhythm features a generator hears for a whole song (None if it hears none): tracked by
     librosa over the whole song, so every window shares one beat grid. A generator trained on
-    true beats gets librosa's too (a song has no true beats).
+    true beats gets librosa's too (a song has no true beats). A song faster than the generator's
+    ``max_bpm`` (else :data:`DEFAULT_MAX_BPM`) is danced at half time
+    (:func:`dataset.rhythm.half_time_beats`).
 
     Shape: ``samples`` ``(N,)`` -> ``(num_frames, 8)`` float32 or None.
     """
     if not generator.rhythm_dim:
         return None
-    return rhythm_features(np.asarray(samples, dtype=np.float64), num_frames)
+    max_bpm = getattr(generator, "max_bpm", None)
+    max_bpm = DEFAULT_MAX_BPM if max_bpm is None else float(max_bpm)
+    return rhythm_features(np.asarray(samples, dtype=np.float64), num_frames, max_bpm=max_bpm)
 
 
 def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS):
