@@ -13,6 +13,9 @@ only the reference for FID and the source of the mean pose.
 
 Rows (each a set of (music, dance) pairs scored by the same functions):
     model           the checkpoint's dances (noise draw 0 of ``--samples``), ``--model`` only
+    model_true_latent  for a generator with a latent (``--latent``): its dances from the latent
+                    its encoder reads off each clip's true dance, the choice of moves given
+                    (an upper bound for the prior's draws; multimodality then shows the noise alone)
     poses           the folder's dances, ``--poses`` only
     ground_truth    the recorded dances with their own music
     shuffled_music  the same dances with the music of other clips (a random derangement)
@@ -80,7 +83,7 @@ from config import DEFAULT_GCN, evaluate_parser
 from dataset.atomic import atomic_open
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from dataset.skeleton import NUM_JOINTS
+from dataset.skeleton import NUM_JOINTS, fill_missing_joints, normalize
 from metrics.music_set import beats_against_truth, dataset_music, folder_music
 from metrics.table import Row, control_rows, format_table, mean_pose, score_rows
 from model import checkpoint
@@ -123,11 +126,23 @@ def _load_gcn(path, device):
     return checkpoint.load_st_gcn(path, device), checkpoint.st_gcn_record(path).get("classes")
 
 
-def _generated(generator, music, args, source):
-    """``(dances (N, T, 18, 2), music indices (N,), draws (N, K, T, 18, 2))`` of a generator."""
+def _generated(generator, music, args, source, latent=None):
+    """``(dances (N, T, 18, 2), music indices (N,), draws (N, K, T, 18, 2))`` of a generator;
+    ``latent`` ``(N, L)``: every draw danced from it (else each draw's prior latent)."""
     draws = require_finite_poses(generate_draws(generator, music.audio, args.samples, args.seed,
-                                                music.rhythm), source)
+                                                music.rhythm, latent), source)
     return draws[:, 0], np.arange(len(draws)), draws
+
+
+def true_latents(generator, dances):
+    """The latent that a generator's dance encoder reads off each true dance (its Gaussian's mean),
+    missing joints filled as in training. Shape: ``(N, T, 18, 2)`` pixels -> ``(N, L)`` float32."""
+    filled = np.stack([fill_missing_joints(dance) for dance in dances])
+    poses = torch.as_tensor(normalize(filled).reshape(*filled.shape[:2], -1), dtype=torch.float32)
+    device = next(generator.parameters()).device
+    with torch.no_grad():
+        mean, _ = generator.dance_encoder(poses.to(device))
+    return mean.cpu()
 
 
 def evaluate(argv=None):
@@ -175,7 +190,11 @@ def evaluate(argv=None):
                                    args.seed, music.rhythm)
     rows = {}
     if args.model:
-        rows["model"] = Row(*_generated(checkpoint.load_generator(args.model, device), music, args, args.model))
+        model = checkpoint.load_generator(args.model, device)
+        rows["model"] = Row(*_generated(model, music, args, args.model))
+        if model.latent_dim and not args.poses:  # the upper bound: the choice of moves given
+            rows["model_true_latent"] = Row(*_generated(model, music, args, args.model,
+                                                        true_latents(model, dances)))
     if args.poses:
         rows["poses"] = Row(dances, np.arange(len(dances)))
     videos = None if args.poses else [video for video, _, _ in held_out.keys]

@@ -15,6 +15,9 @@ cross-faded inside their overlap so that the motion has no jump at the joins:
   share, they therefore see the same music *and* the same noise, and their poses mostly agree:
   the cross-fade blends two versions of one movement, never two different movements (whose
   average would be a shrunken, ghostly pose).
+* **Held latent.** A generator with a latent (``--latent``) dances each window from one;
+  consecutive windows share it in groups (:func:`window_latents`), so most cross-fades blend
+  one movement, and the dance changes its moves only where a group hands over.
 * **Cross-fade away from the edges.** Windows overlap by ``window - hop`` frames (20 by
   default) but the cross-fade (10 frames) sits in the middle of the overlap. A frame near a
   window's edge has music context on one side only (the bidirectional GRU starts cold there),
@@ -40,8 +43,11 @@ from dataset.format import NOISE_DIM, NOISE_STD, SAMPLE_FRAMES
 from dataset.rhythm import rhythm_features
 from dataset.skeleton import NUM_JOINTS, denormalize
 
+from .generator import prior_latent
+
 HOP = 30  # frames between window starts, at most: the overlap is SAMPLE_FRAMES - HOP = 20 or more
 CROSSFADE = 10  # frames over which one window hands over to the next (1 s)
+LATENT_HOLD = 3  # windows (about 9 s) that share one latent: a dancer's moves last a few bars
 WINDOWS_PER_PASS = 64  # windows per forward pass: 3200 frames, about 150 MB of peak memory on CPU
 OPENPOSE_VERSION = 1.3
 # The fastest song a generator that records no tempo range of its own (max_bpm) dances at full
@@ -114,14 +120,16 @@ def seeded_noise(shape, seed):
     return torch.randn(*shape, generator=rng) * NOISE_STD
 
 
-def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_PASS, genre=None):
+def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_PASS, genre=None,
+             latent=None):
     """Run the generator without gradients, in its current mode, a few clips per forward pass.
 
     Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)``, ``rhythm``
     ``(N, T, 8)`` rhythm features (for a generator that hears them, else None; tensors or arrays,
     any device), ``genre`` ``(N,)`` genre indices for a generator with a genre input (None: it
-    predicts each clip's own) -> ``(N, T, 36)`` float32 numpy, normalised poses. The inputs go
-    to the generator's device one pass at a time.
+    predicts each clip's own), ``latent`` ``(N, L)`` for a generator with a latent (None: each
+    clip's prior latent, read off its noise) -> ``(N, T, 36)`` float32 numpy, normalised poses.
+    The inputs go to the generator's device one pass at a time.
     """
     device = next(generator.parameters()).device
     inputs = [torch.as_tensor(audio), torch.as_tensor(noise)]
@@ -129,12 +137,15 @@ def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_
         if rhythm is None:
             raise ValueError("this generator hears rhythm features: pass rhythm")
         inputs.append(torch.as_tensor(rhythm))
-    genre = None if genre is None else torch.as_tensor(genre)
+    given = {name: torch.as_tensor(value) for name, value in (("genre", genre), ("latent", latent))
+             if value is not None}
     out = []
     with torch.no_grad():
         for first in range(0, len(inputs[0]), windows_per_pass):
             chunk = [x[first:first + windows_per_pass].to(device, torch.float32) for x in inputs]
-            heard = {} if genre is None else {"genre": genre[first:first + windows_per_pass].to(device)}
+            heard = {name: value[first:first + windows_per_pass].to(device) for name, value in given.items()}
+            if "latent" in heard:
+                heard["latent"] = heard["latent"].float()
             out.append(generator(*chunk, **heard).cpu().numpy())
     return np.concatenate(out)
 
@@ -186,7 +197,9 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     A generator that records the level of its training music (``audio_level``) gets the song
     scaled to it (:func:`dataset.audio_level.level_gain`), since its encoder hears level.
     A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`),
-    and one with a genre input dances the whole song in one genre (:func:`song_genre`).
+    one with a genre input dances the whole song in one genre (:func:`song_genre`), and one with
+    a latent changes its latent, and so its moves, every :data:`LATENT_HOLD` windows
+    (:func:`window_latents`).
 
     Shape: ``frames`` ``(T, 1600)`` raw int16-range audio, ``T >= 1`` -> ``(T, 36)`` float32,
     normalised poses (tanh range). Same ``seed``, same poses.
@@ -208,22 +221,40 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     windows = frames[index]
     window_poses = generate(generator, windows, noise[index],
                             None if rhythm is None else rhythm[index.numpy()], windows_per_pass,
-                            genre=song_genre(generator, windows, windows_per_pass))
+                            genre=song_genre(generator, windows, windows_per_pass),
+                            latent=window_latents(generator, noise, starts))
     return blend_windows(window_poses, starts, weights, num_frames)
 
 
-def generate_draws(generator, audio, draws, seed, rhythm=None):
+def window_latents(generator, noise, starts, hold=LATENT_HOLD):
+    """Each window's latent for a generator with one (None for others): the prior latent read
+    off the song's noise at the first frame of its group of ``hold`` consecutive windows.
+
+    Windows of a group dance the same choice of moves, so their cross-fades blend two versions
+    of one movement; between groups the dance changes its moves, as a dancer does every few
+    bars, and only those hand-overs blend two different ones.
+
+    Shape: ``noise`` ``(T, 10)``, ``starts`` ``(n,)`` -> ``(n, L)`` or None.
+    """
+    if not getattr(generator, "latent_dim", 0):
+        return None
+    first = np.asarray(starts)[(np.arange(len(starts)) // hold) * hold]
+    return prior_latent(noise[torch.as_tensor(first)][:, None], generator.latent_dim)
+
+
+def generate_draws(generator, audio, draws, seed, rhythm=None, latent=None):
     """``draws`` noise draws of the generator's dance for every clip of ``audio``, as pixels.
 
     Draw k of every clip comes from one seeded stream (:func:`seeded_noise` of shape
     ``(draws, N, T, 10)``), so two generators scored with one seed see the same noise.
 
-    Shape: ``audio`` ``(N, T, 1600)``, ``rhythm`` ``(N, T, 8)`` or None (see :func:`generate`)
-    -> ``(N, K, T, 18, 2)`` float64 pixel poses.
+    Shape: ``audio`` ``(N, T, 1600)``, ``rhythm`` ``(N, T, 8)`` or None, ``latent`` ``(N, L)``
+    for every draw or None (see :func:`generate`) -> ``(N, K, T, 18, 2)`` float64 pixel poses.
     """
     n, frames, _ = audio.shape
     noise = seeded_noise((draws, n, frames, NOISE_DIM), seed)
-    poses = np.stack([generate(generator, audio, noise[k], rhythm) for k in range(draws)], axis=1)
+    poses = np.stack([generate(generator, audio, noise[k], rhythm, latent=latent) for k in range(draws)],
+                     axis=1)
     return denormalize(poses.astype(np.float64).reshape(n, draws, frames, NUM_JOINTS, 2))
 
 

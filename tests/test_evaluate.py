@@ -250,3 +250,29 @@ def test_cli_on_a_folder_of_poses_and_songs(corpus, embedding_file, tmp_path, mo
 def test_genre_labels_index_the_classes_and_mark_unknown_genres():
     labels = genre_labels(["lofi", "house", "tango", "lofi"], ["hiphop", "house", "lofi", "techno"])
     assert labels.tolist() == [2, 1, -1, 2]
+
+
+def test_cli_with_a_latent_generator_adds_the_true_latent_row(corpus, embedding_file, checkpoints, tmp_path):
+    _, gcn = checkpoints
+    torch.manual_seed(0)
+    path, out = tmp_path / "latent.pth", tmp_path / "eval.json"
+    torch.save({"generator": Generator(latent_dim=4).state_dict(), "generator_args": {"latent_dim": 4},
+                "config": {}}, path)
+    assert evaluate.main(["--model", str(path), "--data", corpus, "--gcn", gcn, "--samples", "2",
+                          "--embedding", embedding_file, "--json", str(out), "--device", "cpu"]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert set(results) >= {"model", "model_true_latent", "untrained"}
+    assert results["model_true_latent"]["wrist_range_px"] != results["model"]["wrist_range_px"]
+
+
+def test_true_latents_are_the_encoders_means_of_the_filled_dances():
+    torch.manual_seed(0)
+    generator = Generator(latent_dim=3).eval()
+    dances = np.random.default_rng(0).uniform(50, 300, (2, 50, 18, 2))
+    holed = dances.copy()
+    holed[0, 10, 4] = 0.0  # a missing wrist, filled from its neighbours before encoding
+    expected, _ = generator.dance_encoder(torch.as_tensor(
+        evaluate.normalize(np.stack([evaluate.fill_missing_joints(d) for d in holed])).reshape(2, 50, 36),
+        dtype=torch.float32))
+    assert torch.allclose(evaluate.true_latents(generator, holed), expected.detach())
+    assert evaluate.true_latents(generator, holed).shape == (2, 3)

@@ -100,3 +100,18 @@ def test_train_records_the_latent_and_two_seeds_dance_apart(tiny_corpus, tmp_pat
     music = torch.randn(1, 50, 1600) * 3000
     one, two = (inference.generate(loaded, music, inference.seeded_noise((1, 50, 10), s)) for s in (1, 2))
     assert abs(one - two).max() > 1e-4
+
+
+def test_a_song_changes_its_latent_every_few_windows_and_seeds_give_other_dances():
+    torch.manual_seed(0)
+    G = Generator(latent_dim=4).eval()
+    noise = inference.seeded_noise((200, 10), 3)
+    starts = torch.tensor([0, 30, 60, 90, 120, 150])
+    latents = inference.window_latents(G, noise, starts, hold=3)
+    assert torch.equal(latents[:3], prior_latent(noise[None, 0:1], 4).expand(3, -1))
+    assert torch.equal(latents[3:], prior_latent(noise[None, 90:91], 4).expand(3, -1))
+    assert inference.window_latents(Generator(), noise, starts) is None
+    frames = torch.randn(200, 1600).numpy() * 3000
+    first = inference.dance(G, frames, seed=1)
+    assert (inference.dance(G, frames, seed=1) == first).all()
+    assert abs(inference.dance(G, frames, seed=2) - first).max() > 1e-4
