@@ -18,6 +18,9 @@ SELECTIONS = {
     "beat": "beat_align: the mean of the music- and motion-averaged beat alignment",
     "beat_genre": "the mean of beat_align and the ST-GCN's genre accuracy (realism as well)",
     "fid": "the ST-GCN FID of the held-out dances against the true ones (lower is better)",
+    "goals": "the smallest summed relative shortfall from issue 36's goals (music beat alignment "
+             "0.80, genre 0.75, FID 10, multimodality 0.5 of the dancers', wrists 0.8 of the "
+             "dancers', bone error 0.12); 0 when all are met (ties keep the earlier checkpoint)",
 }
 
 # Speed-ups of the training loop (train.py), by name; none changes the maths.

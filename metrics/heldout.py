@@ -33,6 +33,26 @@ from model.inference import generate_draws
 DRAWS = 5  # noise draws per clip for multimodality_px, as evaluate.py's default --samples
 
 
+# --select goals: issue 36's held-out goals, as (score, the goal's bound, whether it is a floor)
+GOALS = (("beat_align_music", 0.80, True), ("genre_accuracy", 0.75, True), ("fid_gcn", 10.0, False),
+         ("multimodality_ratio", 0.5, True), ("wrist_ratio", 0.8, True), ("bone_error", 0.12, False))
+
+
+def goal_shortfall(scores, goals=GOALS):
+    """How far ``scores`` fall short of ``goals``: the sum over goals of the relative shortfall,
+    ``max(0, bound - score) / bound`` for a floor and ``max(0, score - bound) / bound`` for a
+    ceiling; 0 when every goal is met. A goal whose score is NaN (e.g. ``multimodality_ratio``
+    without two validation videos of a genre) counts as missed by its whole bound (shortfall 1)."""
+    total = 0.0
+    for name, bound, floor in goals:
+        value = scores.get(name, math.nan)
+        if math.isnan(value):
+            total += 1.0
+        else:
+            total += max(0.0, (bound - value) if floor else (value - bound)) / bound
+    return total
+
+
 def _ratio(numerator, denominator):
     """``numerator / denominator``; NaN unless the denominator is positive."""
     return numerator / denominator if denominator > 0 else math.nan
@@ -48,6 +68,8 @@ def selection_score(scores, by="beat"):
             raise ValueError("selection by beat_genre needs genre accuracy: give the scorer the "
                              "ST-GCN, its class names, and clips with known genres")
         return 0.5 * (scores["beat_align"] + scores["genre_accuracy"])
+    if by == "goals":
+        return -goal_shortfall(scores)
     if by == "fid":
         if math.isnan(scores.get("fid_gcn", math.nan)):
             raise ValueError("selection by fid needs the ST-GCN FID: give the scorer the ST-GCN")
@@ -104,12 +126,12 @@ class HeldOutScorer:
         """Stop with a one-line error when selection ``by`` (with a genre floor ``min_genre``)
         needs a score this scorer cannot give (``data`` and ``st_gcn_path`` name the files it
         came from)."""
-        if (by == "beat_genre" or min_genre is not None) and self.labels is None:
-            what = "selection by beat_genre" if by == "beat_genre" else "a genre floor (min_genre)"
+        if (by in ("beat_genre", "goals") or min_genre is not None) and self.labels is None:
+            what = f"selection by {by}" if by in ("beat_genre", "goals") else "a genre floor (min_genre)"
             raise DanceSynthError(f"{what} needs the genre of the held-out clips "
                                   f"(a <stem>_meta.json sidecar beside {data}) and an ST-GCN that "
                                   f"records its class names (pretrain_gcn.py's, not {st_gcn_path})")
-        if by == "fid" and self.st_gcn is None:
+        if by in ("fid", "goals") and self.st_gcn is None:
             raise DanceSynthError(f"selection by fid needs the ST-GCN ({st_gcn_path})")
 
     def __call__(self, generator):

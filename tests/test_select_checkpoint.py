@@ -11,7 +11,7 @@ from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
 from dataset.errors import DanceSynthError
 from metrics.evaluation import bone_error, fid_in_sample_span, genre_accuracy
-from metrics.heldout import DRAWS, HeldOutScorer, choose, selection_score
+from metrics.heldout import DRAWS, HeldOutScorer, choose, goal_shortfall, selection_score
 from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 from metrics.table import gcn_outputs
 from model import checkpoint
@@ -53,6 +53,15 @@ def test_selection_scores():
         selection_score(scores, "fid")
     with pytest.raises(ValueError, match="unknown selection"):
         selection_score(scores, "realism")
+
+
+def test_goal_selection_sums_the_relative_shortfalls():
+    met = {"beat_align_music": 0.85, "genre_accuracy": 0.8, "fid_gcn": 6.0, "multimodality_ratio": 0.6,
+           "wrist_ratio": 1.0, "bone_error": 0.05}
+    assert goal_shortfall(met) == 0 and selection_score(met, "goals") == 0
+    short = {**met, "beat_align_music": 0.6, "fid_gcn": 15.0}  # 0.2 / 0.8 under, 5 / 10 over
+    assert goal_shortfall(short) == pytest.approx(0.25 + 0.5)
+    assert selection_score({**met, "multimodality_ratio": float("nan")}, "goals") == -1.0
 
 
 def test_choose_keeps_the_best_above_the_genre_floor():
@@ -120,6 +129,8 @@ def test_genre_selections_need_genres_and_class_names(genre_corpus, tmp_path, ca
     assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1",
                      "--select", "beat_genre") == 1
     assert "selection by beat_genre needs the genre" in capsys.readouterr().err
+    assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1", "--select", "goals") == 1
+    assert "selection by goals needs the genre" in capsys.readouterr().err
     assert train_run(genre_corpus, gcn, tmp_path / "run", "--max_steps", "1") == 0
     assert select_checkpoint.main([str(tmp_path / "run"), "--by", "fid", "--min_genre", "0.5"]) == 1
     assert "a genre floor (min_genre) needs the genre" in capsys.readouterr().err
