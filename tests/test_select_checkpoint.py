@@ -217,3 +217,16 @@ def test_select_checkpoint_skips_a_generator_whose_genre_head_has_heard_nothing(
     assert select_checkpoint.main([str(run), "--by", "beat_genre"]) == 0
     chosen = torch.load(run / "generator_selected.pth", weights_only=True)
     assert chosen["selected_from"] != "generator_fork.pth" and chosen["step"] == 1
+
+
+def test_the_repertoire_recipe_trains_a_latent_generator_and_keeps_it_by_the_goals(genre_corpus, tmp_path):
+    gcn = write_classifier(tmp_path / "GCN.pth")
+    run = tmp_path / "run"
+    assert train.main(["--data", genre_corpus, "--pretrain_GCN", gcn, "--out", str(run), "--batch_size", "2",
+                       "--recipe", "repertoire", "--eval_every", "1", "--val_videos", "1",
+                       "--max_steps", "2", "--amp", "fp32"]) == 0
+    best = torch.load(run / "generator_best.pth", weights_only=True)
+    args = best["generator_args"]
+    assert (args["latent_dim"], args["genres"], args["pose_output"], args["code_hold"]) == (8, 4, "bones", True)
+    assert args["max_bpm"] > 0  # the fastest training song, from the sidecar
+    assert best["config"]["select"] == "goals" and "wrist_ratio" in best["heldout"]
