@@ -7,7 +7,8 @@ import pytest
 
 import model.inference as inference
 from dataset.format import FPS, SAMPLE_RATE
-from dataset.rhythm import FEATURES, half_time_beats, rhythm_features
+from dataset.rhythm import (FEATURES, HOP, THREE_HALVES_SHARE, half_time_beats, rhythm_features, song_beats,
+                            three_halves_share)
 
 BEAT_SIN, BEAT_COS, BAR_COS = FEATURES.index("beat_sin"), FEATURES.index("beat_cos"), FEATURES.index("bar_cos")
 
@@ -23,6 +24,20 @@ def click_track(bpm, seconds=6.0, sr=SAMPLE_RATE):
         pitch, level = (400.0, 1.0) if k % 2 == 0 else (1600.0, 0.5)
         audio[(t >= beat) & (t < beat + 0.05)] += level * np.sin(2 * np.pi * pitch * local) * np.exp(-local / 0.01)
     return audio * 20000, beats
+
+
+def pulse_envelope(period, accents, seconds=30.0):
+    """An onset envelope at :data:`HOP` (100 per second) of a pulse every ``period`` s whose
+    strengths cycle through ``accents``, each a Gaussian of one hop. ``(H,)`` peak 1."""
+    hops = np.arange(int(seconds * SAMPLE_RATE / HOP) + 1)
+    times = np.arange(0.0, seconds, period)
+    levels = np.resize(accents, len(times))
+    envelope = (levels[:, None] * np.exp(-0.5 * (hops[None] - times[:, None] * SAMPLE_RATE / HOP) ** 2)).sum(0)
+    return envelope / envelope.max()
+
+
+def bpm_of(beats):
+    return 60.0 / np.median(np.diff(beats))
 
 
 def phase_period(features):
@@ -55,6 +70,36 @@ def test_a_grid_within_range_or_too_short_to_fold_is_kept():
     assert downbeat == 2
     kept, _ = half_time_beats(np.array([0.0, 0.3]), 160.0, downbeat=1)  # one beat would be left
     np.testing.assert_array_equal(kept, [0.0, 0.3])
+
+
+def test_a_grid_at_max_bpm_is_kept_despite_rounding():
+    beats = np.arange(8) * 40 * HOP / SAMPLE_RATE  # 150 BPM in whole hops, as librosa gives them
+    assert bpm_of(beats) > 150.0  # by a rounding error
+    kept, _ = half_time_beats(beats, 150.0)
+    np.testing.assert_array_equal(kept, beats)
+
+
+def test_three_halves_share_hears_a_fast_song_at_two_thirds_of_its_tempo():
+    fast = pulse_envelope(60 / 180 / 2, [1.0, 0.7])  # eighth notes at 180 BPM, the off-beats a little softer
+    assert three_halves_share(fast, 120.0) == 1.0  # beat lag 0.5 s is 3 eighths; 2/3 of it, 0.33 s, a beat
+    assert three_halves_share(fast, 180.0) == 0.0  # 2/3 of a beat is 1.33 eighths: nothing there
+    shuffle = pulse_envelope(60 / 120 / 3, [1.0, 0.5, 0.5])  # triplet eighths at 120 BPM
+    assert three_halves_share(shuffle, 120.0) < THREE_HALVES_SHARE
+    assert three_halves_share(np.zeros(1000), 120.0) == 0.0
+
+
+def test_a_fast_song_tracked_at_two_thirds_is_tracked_again_at_its_tempo():
+    """Through librosa's tracker, on an envelope: its tempo prior at 120 BPM takes 180 BPM eighth
+    notes at 120; with max_bpm 150 the beats are at 180, and fold to 90."""
+    envelope = pulse_envelope(60 / 180 / 2, [1.0, 0.7])
+    plain = song_beats(envelope)
+    assert bpm_of(plain) == pytest.approx(120.0, rel=0.03)
+    fast = song_beats(envelope, max_bpm=150.0)
+    assert bpm_of(fast) == pytest.approx(180.0, rel=0.03)
+    assert bpm_of(half_time_beats(fast, 150.0)[0]) == pytest.approx(90.0, rel=0.03)
+    # 3/2 of 120 within max_bpm, or 120 itself above it (the plain fold's case): the tracker's beats
+    for max_bpm in (200.0, 110.0):
+        np.testing.assert_array_equal(song_beats(envelope, max_bpm=max_bpm), plain)
 
 
 def test_half_time_features_double_the_beat_phase_period():
