@@ -203,6 +203,11 @@ def train_parser():
                              "terms one made from a prior draw, with a KL term and latent "
                              "regression (recorded in the checkpoint; model/dance_encoder.py; "
                              "0, the paper's: off)")
+    recipe.add_argument("--latent_kind", default="gaussian", choices=("gaussian", "choice"),
+                        help="with --latent: a Gaussian latent learned through an encoder of the "
+                             "true dance (BicycleGAN), or one of L discrete choices, each clip "
+                             "reconstructed from the choice that dances it best (multiple-choice "
+                             "learning; no encoder, no KL)")
     recipe.add_argument("--lambda_kl", type=non_negative, default=0.05,
                         help="with --latent, weight of the KL term of the true dance's latent")
     recipe.add_argument("--lambda_latent", type=non_negative, default=0.5,

@@ -14,7 +14,7 @@ only the reference for FID and the source of the mean pose.
 Rows (each a set of (music, dance) pairs scored by the same functions):
     model           the checkpoint's dances (noise draw 0 of ``--samples``), ``--model`` only
     model_true_latent  for a generator with a latent (``--latent``): its dances from the latent
-                    its encoder reads off each clip's true dance, the choice of moves given
+                    that fits each clip's true dance (``true_latents``), the choice of moves given
                     (an upper bound for the prior's draws; multimodality then shows the noise alone)
     poses           the folder's dances, ``--poses`` only
     ground_truth    the recorded dances with their own music
@@ -134,10 +134,24 @@ def _generated(generator, music, args, source, latent=None):
     return draws[:, 0], np.arange(len(draws)), draws
 
 
-def true_latents(generator, dances):
-    """The latent that a generator's dance encoder reads off each true dance (its Gaussian's mean),
-    missing joints filled as in training. Shape: ``(N, T, 18, 2)`` pixels -> ``(N, L)`` float32."""
+def true_latents(generator, dances, music=None, seed=0):
+    """The latent that fits each true dance: for a Gaussian latent, the mean of what the dance
+    encoder reads off it (missing joints filled, as in training); for a choice, the choice whose
+    dance of the clip's music (noise draw 0 of ``seed``) moves nearest to it (joints relative to
+    the neck), as training picks.
+
+    Shape: ``dances`` ``(N, T, 18, 2)`` pixels (``music`` the clips' :class:`MusicSet`, for a
+    choice) -> ``(N, L)`` float32.
+    """
     filled = np.stack([fill_missing_joints(dance) for dance in dances])
+    if generator.latent_kind == "choice":
+        eye = torch.eye(generator.latent_dim)
+        moves = filled - filled[:, :, 1:2]  # relative to the neck, as training picks
+        errors = []
+        for k in range(generator.latent_dim):
+            dance = generate_draws(generator, music.audio, 1, seed, music.rhythm, eye[k].expand(len(dances), -1))[:, 0]
+            errors.append(np.abs(dance - dance[:, :, 1:2] - moves).mean(axis=(1, 2, 3)))
+        return eye[np.argmin(np.stack(errors, axis=1), axis=1)]
     poses = torch.as_tensor(normalize(filled).reshape(*filled.shape[:2], -1), dtype=torch.float32)
     device = next(generator.parameters()).device
     with torch.no_grad():
@@ -194,7 +208,7 @@ def evaluate(argv=None):
         rows["model"] = Row(*_generated(model, music, args, args.model))
         if model.latent_dim and not args.poses:  # the upper bound: the choice of moves given
             rows["model_true_latent"] = Row(*_generated(model, music, args, args.model,
-                                                        true_latents(model, dances)))
+                                                        true_latents(model, dances, music, args.seed)))
     if args.poses:
         rows["poses"] = Row(dances, np.arange(len(dances)))
     videos = None if args.poses else [video for video, _, _ in held_out.keys]

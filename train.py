@@ -120,6 +120,8 @@ def run_networks(args, train_set, device):
             raise DanceSynthError("--latent %d: the latent is read off the noise, so 1 to %d numbers"
                                   % (args.latent, NOISE_DIM))
         generator_args["latent_dim"] = args.latent
+        if args.latent_kind != "gaussian":
+            generator_args["latent_kind"] = args.latent_kind
     sidecar = (train_set.meta or {}).get("videos") or {}
     tempi = [sidecar.get(video, {}).get("bpm") for video in {key[0] for key in train_set.keys}]
     if args.rhythm and tempi and all(tempi):  # songs faster than any training song: half time

@@ -34,7 +34,7 @@ from dataset.format import NOISE_DIM
 from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
-from .generator import Generator
+from .generator import LATENT_KINDS, Generator
 from .pose_generator import OUTPUTS as POSE_OUTPUTS
 from .st_gcn import STGCN
 
@@ -51,7 +51,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
-                  "genre_gain", "latent_dim", "max_bpm")
+                  "genre_gain", "latent_dim", "latent_kind", "max_bpm")
 # generator options that lost their experiments and left the code (issue 36, docs/experiments.md)
 RETIRED_GENERATOR_ARGS = ("decoder_norm", "rhythm_tempo", "code_offset_norm")
 _SHOWN = 5  # keys listed in an error message
@@ -174,6 +174,7 @@ def generator_args(path, checkpoint=None):
             or not isinstance(gain, (int, float)) or not gain > 0
             or ("genre_gain" in args and not genres)
             or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM)
+            or args.get("latent_kind", "gaussian") not in LATENT_KINDS
             or not isinstance(max_bpm, (int, float)) or not max_bpm > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args

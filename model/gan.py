@@ -194,21 +194,63 @@ def shared_music_code(D_seq, music, passes):
 
 
 def dance_with_latents(G, music, real, heard):
-    """The generator's two dances of a batch for ``--latent`` (BicycleGAN's cLR and cVAE passes).
+    """The generator's two dances of a batch for ``--latent``: ``fake`` from the prior latent that
+    the noise holds (:func:`model.generator.prior_latent`), which the discriminators judge, and
+    ``recon`` from a latent that fits the true dance, which L1, perceptual and motion judge.
 
-    One music code, one noise draw; ``fake`` is danced from the prior latent that the noise
-    holds (:func:`model.generator.prior_latent`), ``recon`` from a draw of the encoder's
-    Gaussian for the true dance. Returns ``(fake, recon, mean, log_variance, prior)``.
+    One music code, one noise draw. A ``"gaussian"`` latent that fits is a draw of the encoder's
+    Gaussian for the true dance (BicycleGAN's cVAE pass); a ``"choice"`` latent, the choice whose
+    dance moves nearest to the true one (:func:`best_choice`), found without gradients
+    (multiple-choice learning).
+    Returns ``(fake, recon, mean, log_variance, prior)``, the encoder's two None for a choice.
 
     Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> (B, T, 36) twice, (B, L) three times.
     """
     noise = G.sample_noise(music)
-    prior = prior_latent(noise, G.latent_dim)
+    prior = prior_latent(noise, G.latent_dim, G.latent_kind)
     code = G.audio_encoder(music)
-    mean, log_variance = G.dance_encoder(real)
     fake = G.decode(code, noise, latent=prior, **heard)
-    recon = G.decode(code, noise, latent=draw_posterior(mean, log_variance), **heard)
-    return fake.float(), recon.float(), mean.float(), log_variance.float(), prior
+    if G.latent_kind == "choice":
+        mean = log_variance = None
+        fits = best_choice(G, code.detach(), noise, real, heard)
+    else:
+        mean, log_variance = G.dance_encoder(real)
+        fits = draw_posterior(mean, log_variance)
+        mean, log_variance = mean.float(), log_variance.float()
+    recon = G.decode(code, noise, latent=fits, **heard)
+    return fake.float(), recon.float(), mean, log_variance, prior
+
+
+def neck_relative(poses):
+    """Flat poses with every joint taken relative to the frame's neck (joint 1):
+    ``(B, T, 36)`` -> ``(B, T, 36)``."""
+    joints = poses.reshape(*poses.shape[:2], -1, 2)
+    return (joints - joints[:, :, 1:2]).reshape(poses.shape)
+
+
+def best_choice(G, code, noise, real, heard):
+    """The one-hot of the choice whose dance is nearest (mean L1 of the poses taken relative to
+    the neck) to ``real``, per clip: the choice is about the moves, not where the dancer stands.
+
+    Every choice is danced once without gradients; BatchNorm layers use the batch's statistics
+    and leave their running ones as they are. Shape: ``code`` (B, T, 256), ``real`` (B, T, 36)
+    -> (B, L).
+    """
+    eye = torch.eye(G.latent_dim, device=code.device, dtype=code.dtype)
+    norms = [m for m in G.pose_generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    errors = []
+    try:
+        for m in norms:
+            m.momentum = 0.0
+        with torch.no_grad():
+            for k in range(G.latent_dim):
+                dance = G.decode(code, noise, latent=eye[k].expand(len(code), -1), **heard)
+                errors.append((neck_relative(dance.float()) - neck_relative(real)).abs().mean(dim=(1, 2)))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+    return eye[torch.stack(errors, dim=1).argmin(dim=1)]
 
 
 def latent_terms(G, fake, mean, log_variance, prior):
@@ -252,7 +294,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         if latent:
             fake, recon, mean, log_variance, prior = dance_with_latents(unwrap(G), music, real, heard)
         else:
-            fake, recon = G(music, **heard).float(), None
+            fake, recon, mean = G(music, **heard).float(), None, None
 
     with phase("local_d"):
         with cast():
@@ -282,7 +324,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
                                                 music_code=code, rhythm=d_rhythm, recon=recon)
-                if latent:
+                if mean is not None:
                     terms.update(latent_terms(unwrap(G), fake, mean, log_variance, prior))
                     g_total = g_total + args.lambda_kl * terms["kl"] + args.lambda_latent * terms["latent"]
             optimizers["generator"].zero_grad(set_to_none=True)

@@ -115,3 +115,50 @@ def test_a_song_changes_its_latent_every_few_windows_and_seeds_give_other_dances
     first = inference.dance(G, frames, seed=1)
     assert (inference.dance(G, frames, seed=1) == first).all()
     assert abs(inference.dance(G, frames, seed=2) - first).max() > 1e-4
+
+
+def test_a_choice_latent_is_the_one_hot_of_the_noises_largest_and_every_choice_is_drawn():
+    noise = inference.seeded_noise((4000, 1, 10), 0)
+    choices = prior_latent(noise, 5, "choice")
+    assert torch.equal(choices.argmax(1), noise[:, 0, :5].argmax(1)) and torch.equal(choices.sum(1), torch.ones(4000))
+    assert torch.allclose(choices.mean(0), torch.full((5,), 0.2), atol=0.03)
+    G = Generator(latent_dim=5, latent_kind="choice")
+    assert not hasattr(G, "dance_encoder")
+    assert sum(p.numel() for p in G.parameters()) - sum(p.numel() for p in Generator().parameters()) == 5 * 1024
+    with pytest.raises(ValueError, match="latent_kind"):
+        Generator(latent_dim=4, latent_kind="uniform")
+
+
+def test_the_best_choice_is_the_one_whose_dance_is_nearest_and_leaves_batchnorm_statistics():
+    from model.gan import best_choice
+
+    torch.manual_seed(0)
+    G = Generator(latent_dim=3, latent_kind="choice").train()
+    music, noise = torch.randn(4, 50, 256), inference.seeded_noise((4, 50, 10), 0)
+    eye = torch.eye(3)
+    with torch.no_grad():
+        G.eval()
+        targets = torch.stack([G.decode(music, noise[i:i + 1].expand(4, -1, -1), latent=eye[[2, 0, 1, 2]])[i]
+                               for i in range(4)])  # clip i danced from choice (2, 0, 1, 2)[i]
+        G.train()
+    running = [b.clone() for name, b in G.pose_generator.named_buffers() if "running" in name]
+    picked = best_choice(G.eval(), music, noise, targets, {})
+    assert torch.equal(picked, eye[[2, 0, 1, 2]])
+    G.train()
+    best_choice(G, music, noise, targets, {})
+    after = [b for name, b in G.pose_generator.named_buffers() if "running" in name]
+    assert all(torch.equal(a, b) for a, b in zip(after, running))
+    shifted = targets.clone()
+    shifted[..., 0::2] += 0.3  # the same moves, danced further right: the same choices
+    assert torch.equal(best_choice(G.eval(), music, noise, shifted, {}), eye[[2, 0, 1, 2]])
+
+
+def test_a_choice_generator_trains_without_kl_and_records_its_kind(tiny_corpus, tmp_path):
+    gcn = write_gcn(tmp_path / "gcn.pth")
+    out = tmp_path / "run"
+    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "2",
+                       "--batch_size", "2", "--split", "all", "--save_every_steps", "0",
+                       "--latent", "4", "--latent_kind", "choice"]) == 0
+    model = str(out / "generator_last.pth")
+    assert checkpoint.generator_args(model)["latent_kind"] == "choice"
+    assert checkpoint.load_generator(model).latent_kind == "choice"
