@@ -276,3 +276,16 @@ def test_true_latents_are_the_encoders_means_of_the_filled_dances():
         dtype=torch.float32))
     assert torch.allclose(evaluate.true_latents(generator, holed), expected.detach())
     assert evaluate.true_latents(generator, holed).shape == (2, 3)
+
+
+def test_true_latents_of_a_choice_generator_are_the_choices_that_danced_the_clips():
+    from types import SimpleNamespace
+
+    from model.inference import generate_draws
+
+    torch.manual_seed(0)
+    generator = Generator(latent_dim=3, latent_kind="choice").eval()
+    music = SimpleNamespace(audio=torch.randn(3, 50, 1600) * 3000, rhythm=None)
+    chosen = torch.eye(3)[[1, 2, 0]]
+    dances = generate_draws(generator, music.audio, 1, 7, None, chosen)[:, 0] + 15.0  # moved right
+    assert torch.equal(evaluate.true_latents(generator, dances, music, seed=7), chosen)
