@@ -197,12 +197,11 @@ def train_parser():
                              "model/genre_head.py). Unlike the code's song offset, its size does not "
                              "shrink on songs the encoder has not heard (default: off, the paper's)")
     recipe.add_argument("--latent", type=int, default=0, metavar="L",
-                        help="a per-clip latent of L numbers (at most 10) that chooses the moves, "
-                             "learned as in BicycleGAN: the L1, perceptual and motion terms judge "
-                             "the dance made from an encoding of the true dance, the adversarial "
-                             "terms one made from a prior draw, with a KL term and latent "
-                             "regression (recorded in the checkpoint; model/dance_encoder.py; "
-                             "0, the paper's: off)")
+                        help="a per-clip latent of L numbers (at most 10) that chooses the moves "
+                             "(--latent_kind says how it is learned): the L1, perceptual and motion "
+                             "terms judge the dance made from the latent that fits the true dance, "
+                             "the adversarial terms one made from a prior draw, read off the noise "
+                             "(recorded in the checkpoint; 0, the paper's: off)")
     recipe.add_argument("--latent_kind", default="gaussian", choices=("gaussian", "choice"),
                         help="with --latent: a Gaussian latent learned through an encoder of the "
                              "true dance (BicycleGAN), or one of L discrete choices, each clip "

@@ -88,13 +88,17 @@ def test_a_training_step_trains_the_encoder_and_logs_the_latent_terms():
     assert all((a - b).abs().max() > 0 for a, b in zip(after, before))
 
 
-def test_train_records_the_latent_and_two_seeds_dance_apart(tiny_corpus, tmp_path):
-    gcn = write_gcn(tmp_path / "gcn.pth")
+def train_tiny(corpus, tmp_path, *options):
+    """Two iterations of ``train.py`` on ``corpus`` with ``options``; the last generator's path."""
     out = tmp_path / "run"
-    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "2",
-                       "--batch_size", "2", "--split", "all", "--save_every_steps", "0",
-                       "--latent", "8"]) == 0
-    model = str(out / "generator_last.pth")
+    assert train.main(["--data", corpus, "--pretrain_GCN", write_gcn(tmp_path / "gcn.pth"), "--out", str(out),
+                       "--max_steps", "2", "--batch_size", "2", "--split", "all", "--save_every_steps", "0",
+                       *options]) == 0
+    return str(out / "generator_last.pth")
+
+
+def test_train_records_the_latent_and_two_seeds_dance_apart(tiny_corpus, tmp_path):
+    model = train_tiny(tiny_corpus, tmp_path, "--latent", "8")
     assert checkpoint.generator_args(model)["latent_dim"] == 8
     loaded = checkpoint.load_generator(model)
     music = torch.randn(1, 50, 1600) * 3000
@@ -154,11 +158,6 @@ def test_the_best_choice_is_the_one_whose_dance_is_nearest_and_leaves_batchnorm_
 
 
 def test_a_choice_generator_trains_without_kl_and_records_its_kind(tiny_corpus, tmp_path):
-    gcn = write_gcn(tmp_path / "gcn.pth")
-    out = tmp_path / "run"
-    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "2",
-                       "--batch_size", "2", "--split", "all", "--save_every_steps", "0",
-                       "--latent", "4", "--latent_kind", "choice"]) == 0
-    model = str(out / "generator_last.pth")
+    model = train_tiny(tiny_corpus, tmp_path, "--latent", "4", "--latent_kind", "choice")
     assert checkpoint.generator_args(model)["latent_kind"] == "choice"
     assert checkpoint.load_generator(model).latent_kind == "choice"
