@@ -11,6 +11,7 @@ Per iteration, on a batch of (music, dance) pairs:
      with --latent L (not the paper's): the generator dances twice, from a prior latent (fake,
      what the discriminators see) and from its encoding of the true dance (recon, what L1,
      perceptual and motion compare), + lambda_kl * KL + lambda_latent * latent regression
+     with --d_logits (not the paper's numerics, the same loss): every BCE from the logits
 
 With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
 discriminator) also take the batch's per-frame rhythm features.
@@ -93,36 +94,45 @@ def _untimed(_phase):
 
 # ----------------------------------------------------------------------------- losses
 
-def bce(prob, target):
-    """Binary cross-entropy of sigmoid outputs against a constant target (1 real, 0 fake).
+def bce(output, target, logits=False):
+    """Binary cross-entropy of a discriminator's outputs against a constant target (1 real, 0 fake).
 
-    Computed in float32 outside autocast (autocast refuses BCE on probabilities).
+    ``output`` holds sigmoid probabilities (the paper's), or with ``logits`` the scores before the
+    sigmoid (``--d_logits``): the same loss, but where float32 rounds a probability to exactly 1
+    (a logit above about 17) the probability form is clamped at 100 with no gradient, and the
+    logit form keeps its gradient. Computed in float32 outside autocast (autocast refuses BCE on
+    probabilities).
     """
-    with torch.autocast(prob.device.type, enabled=False):
-        prob = prob.float()
-        return F.binary_cross_entropy(prob, torch.full_like(prob, target))
+    with torch.autocast(output.device.type, enabled=False):
+        output = output.float()
+        loss = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
+        return loss(output, torch.full_like(output, target))
 
 
-def local_discriminator_loss(D_local, real, fake):
+def local_discriminator_loss(D_local, real, fake, logits=False):
     """``0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))`` over the 16 windows of each sequence."""
-    return 0.5 * (bce(D_local(real), 1.0) + bce(D_local(fake), 0.0))
+    return 0.5 * (bce(D_local(real, logits=logits), 1.0, logits)
+                  + bce(D_local(fake, logits=logits), 0.0, logits))
 
 
-def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None):
+def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None,
+                                logits=False):
     """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
 
     With ``music_code`` (from :func:`shared_music_code`) the passes use it instead of encoding
     ``music`` each time; ``rhythm`` conditions them (when ``D_s`` hears it). ``lambda_gp=None``
     leaves the penalty pass out (a lazy-regularisation step): returns (BCE terms, None).
+    ``logits``: the BCE terms from the scores before the sigmoid (:func:`bce`); the penalty is
+    always on the probability, as the paper's.
     """
     condition = {} if rhythm is None else {"rhythm": rhythm}
     if music_code is None:
         critic, audio = functools.partial(D_seq, **condition), music
     else:
         critic, audio = functools.partial(D_seq, music_code=music_code, **condition), None
-    prob_real, _ = critic(real, audio)
-    prob_fake, _ = critic(fake, audio)
-    loss = 0.5 * (bce(prob_real, 1.0) + bce(prob_fake, 0.0))
+    score_real, _ = critic(real, audio, logits=logits)
+    score_fake, _ = critic(fake, audio, logits=logits)
+    loss = 0.5 * (bce(score_real, 1.0, logits) + bce(score_fake, 0.0, logits))
     if lambda_gp is None:
         return loss, None
     gp = gradient_penalty(critic, real, fake, audio)
@@ -145,12 +155,13 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     condition = {"audio": music} if music_code is None else {"music_code": music_code}
     if rhythm is not None:
         condition["rhythm"] = rhythm
-    prob_fake, feats_fake = D_seq(fake, **condition)
+    logits = args.d_logits
+    score_fake, feats_fake = D_seq(fake, logits=logits, **condition)
     with torch.no_grad():
         _, feats_real = D_seq(real, **condition)
     terms = {
-        "g_local_adv": bce(D_local(fake), 1.0),
-        "g_seq_adv": bce(prob_fake, 1.0),
+        "g_local_adv": bce(D_local(fake, logits=logits), 1.0, logits),
+        "g_seq_adv": bce(score_fake, 1.0, logits),
         "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
         "l1": F.l1_loss(recon, real),
         "perceptual": pose_perceptual_loss(st_gcn, recon, real).float(),
@@ -298,7 +309,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
     with phase("local_d"):
         with cast():
-            d_local = local_discriminator_loss(D_local, real, fake.detach())
+            d_local = local_discriminator_loss(D_local, real, fake.detach(), args.d_logits)
         optimizers["local_discriminator"].zero_grad(set_to_none=True)
         d_local.backward()
         optimizers["local_discriminator"].step()
@@ -309,7 +320,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
             passes = 3 if penalise else 2  # real, fake (and the penalty's interpolates)
             code = shared_music_code(unwrap(D_seq), music, passes) if share else None
             d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
-                                                    lambda_gp, music_code=code, rhythm=d_rhythm)
+                                                    lambda_gp, music_code=code, rhythm=d_rhythm,
+                                                    logits=args.d_logits)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()

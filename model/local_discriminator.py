@@ -23,7 +23,7 @@ class LocalDiscriminator(nn.Module):
     Shape:
         input: ``(B, T, 36)`` flat poses.
         output: ``(B, W)`` probabilities that each window is real, ``W = (T - 5) // 3 + 1``
-        (16 for T = 50).
+        (16 for T = 50); with ``logits=True`` the scores before the sigmoid (float32).
     """
 
     def __init__(self, num_joints=NUM_JOINTS, window=WINDOW, stride=STRIDE, dropout=0.5):
@@ -34,7 +34,7 @@ class LocalDiscriminator(nn.Module):
                                  nn.Dropout(dropout))
         self.fc8 = nn.Linear(256, 1)
 
-    def forward(self, pose):
+    def forward(self, pose, logits=False):
         batch = pose.shape[0]
         # (B, W, D, window) -> (B*W, window, D): every window is one HCN sample.
         windows = pose.unfold(1, self.window, self.stride).transpose(2, 3)
@@ -44,4 +44,5 @@ class LocalDiscriminator(nn.Module):
         score = self.fc8(self.fc7(trunk.flatten(1)))
         # sigmoid in float32: under bf16 autocast a logit above about 6 rounds to exactly 1,
         # whose BCE gradient is 0 (the discriminator could never recover)
-        return score.float().sigmoid().view(batch, count)
+        score = score.float()
+        return (score if logits else score.sigmoid()).view(batch, count)

@@ -57,7 +57,8 @@ class SequenceDiscriminator(nn.Module):
         audio: ``(B, T, 1600)`` raw int16-range audio.
         music_code: ``(B, 1, 256)`` from :meth:`encode_music`, instead of ``audio``.
         rhythm: ``(B, T, rhythm_dim)`` rhythm features (only when ``rhythm_dim > 0``).
-        prob: ``(B, 1)``; features: list of 6 tensors ``(B, C_i, H_i, W_i)``.
+        prob: ``(B, 1)`` (the score before the sigmoid with ``logits=True``; float32);
+        features: list of 6 tensors ``(B, C_i, H_i, W_i)``.
     """
 
     def __init__(self, frames=SAMPLE_FRAMES, num_joints=NUM_JOINTS, dropout=0.5, rhythm_dim=0):
@@ -77,7 +78,7 @@ class SequenceDiscriminator(nn.Module):
         """The music path: ``(B, T, 1600)`` audio -> ``(B, 1, 256)`` attention-pooled code."""
         return self.attention(self.music_encoder(audio))
 
-    def forward(self, pose, audio=None, music_code=None, rhythm=None):
+    def forward(self, pose, audio=None, music_code=None, rhythm=None, logits=False):
         if (audio is None) == (music_code is None):
             raise ValueError("give the sequence discriminator either audio or a music code")
         if pose.shape[1] != self.frames:
@@ -97,4 +98,5 @@ class SequenceDiscriminator(nn.Module):
         fused = self.fuse(torch.cat([pose_code, music_code], dim=1))  # (B, 1, 255)
         # sigmoid in float32 (see LocalDiscriminator.forward): a bf16 probability of exactly 1
         # left this discriminator without gradient for good in bf16 runs
-        return self.fc(fused.squeeze(1)).float().sigmoid(), features
+        score = self.fc(fused.squeeze(1)).float()
+        return (score if logits else score.sigmoid()), features

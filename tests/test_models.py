@@ -319,3 +319,39 @@ def test_confident_discriminator_keeps_its_gradient_under_bf16_autocast(name):
     assert prob.max().item() < 1.0
     assert loss.item() == pytest.approx(8.0, abs=0.01)  # -log(1 - sigmoid(8)) ~ 8.0003
     assert head.bias.grad.item() == pytest.approx(1.0, abs=1e-3)  # d/db = sigmoid(8)
+
+
+@pytest.mark.parametrize("name", ["local", "sequence"])
+def test_logit_bce_is_the_same_loss_and_keeps_a_saturated_discriminators_gradient(name):
+    """At a logit of 2 both forms give the same loss and gradient; at 20 float32 rounds the
+    probability to exactly 1, where the paper's form is clamped at 100 with no gradient and the
+    logit form (--d_logits) still pushes the bias down by sigmoid(20) ~ 1."""
+    from model.gan import bce
+
+    torch.manual_seed(0)
+    net = LocalDiscriminator() if name == "local" else SequenceDiscriminator()
+    net.eval()
+    head = net.fc8 if name == "local" else net.fc
+    pose, audio = _pose(2), _audio(2)
+
+    def loss_and_grad(bias, logits):
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.fill_(bias)
+        net.zero_grad()
+        out = net(pose, logits=logits) if name == "local" else net(pose, audio, logits=logits)[0]
+        loss = bce(out, 0.0, logits)
+        loss.backward()
+        return loss.item(), head.bias.grad.item()
+
+    prob_loss, prob_grad = loss_and_grad(2.0, logits=False)
+    logit_loss, logit_grad = loss_and_grad(2.0, logits=True)
+    assert logit_loss == pytest.approx(prob_loss, rel=1e-6)
+    assert logit_grad == pytest.approx(prob_grad, rel=1e-5)
+    assert prob_grad == pytest.approx(0.8808, abs=1e-4)  # sigmoid(2)
+
+    saturated_loss, saturated_grad = loss_and_grad(20.0, logits=False)
+    assert saturated_loss == pytest.approx(100.0) and saturated_grad == 0.0
+    logit_loss, logit_grad = loss_and_grad(20.0, logits=True)
+    assert logit_loss == pytest.approx(20.0, abs=1e-4)
+    assert logit_grad == pytest.approx(1.0, abs=1e-6)
