@@ -32,7 +32,8 @@ _INT16_MIN = -INT16_MAX - 1
 
 
 class AudioError(DanceSynthError, ValueError):
-    """An audio file is missing, undecodable, unsupported, silent or too short. The message names the file."""
+    """An audio file is missing, undecodable, unsupported, non-finite, silent or too short. The message
+    names the file."""
 
 
 def load_audio(path):
@@ -43,8 +44,8 @@ def load_audio(path):
     of at least 0.1 s (one pose frame) is accepted.
 
     Raises :class:`AudioError` naming the file when it is missing, corrupt or in a format
-    neither libsndfile nor ffmpeg can decode, silent (peak below ``SILENCE_PEAK``), or
-    shorter than 0.1 s.
+    neither libsndfile nor ffmpeg can decode, holds NaN or infinite samples (a float file),
+    silent (peak below ``SILENCE_PEAK``), or shorter than 0.1 s.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -58,6 +59,8 @@ def load_audio(path):
         log.debug("libsndfile cannot read %s (%s); decoding with ffmpeg", path, err)
         samples, rate = _read_ffmpeg(path, libsndfile_error=err), SAMPLE_RATE
 
+    if not np.isfinite(samples).all():
+        raise AudioError(f"audio has non-finite samples (NaN or infinity): {path}")
     if rate != SAMPLE_RATE:
         step = gcd(rate, SAMPLE_RATE)
         samples = resample_poly(samples, SAMPLE_RATE // step, rate // step)

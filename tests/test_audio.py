@@ -144,6 +144,15 @@ def test_silent_audio(tmp_path):
     _assert_error(path, "silent")
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_are_refused_in_one_line(tmp_path, bad):
+    path = tmp_path / "broken.wav"
+    samples = np.full(SAMPLE_RATE, 0.25, dtype=np.float32)
+    samples[100:200] = bad
+    sf.write(path, samples, SAMPLE_RATE, subtype="FLOAT")
+    _assert_error(path, "non-finite")
+
+
 def test_too_short(tmp_path):
     path = tmp_path / "blip.wav"
     sf.write(path, np.full(SAMPLES_PER_FRAME - 1, 5000, dtype=np.int16), SAMPLE_RATE)
