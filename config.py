@@ -367,6 +367,9 @@ def demo_parser():
                        help="write <name>.mp4: H.264 + AAC music, 10 fps (test clips: ground truth "
                             "beside generated)")
     video.add_argument("--gif", action="store_true", help="write <name>.gif too")
+    video.add_argument("--plot", action="store_true",
+                       help="write <name>_beats.png: the music's onset strength and beats above "
+                            "the dance's joint speed and kinematic beats, on one time axis")
     add_device_args(parser)
     # One torch thread: the generator's GRUs are chains of small steps that more threads do not
     # speed up, ffmpeg encodes on the other cores meanwhile, and on shared cores torch's
@@ -399,6 +402,10 @@ def evaluate_parser(description, epilog):
     parser.add_argument("--distractors", type=int, default=9,
                         help="distractor music clips per retrieval")
     parser.add_argument("--json", default=None, help="write the report here as JSON")
+    parser.add_argument("--plots", default=None, metavar="DIR",
+                        help="write a beat plot per scored clip here (<clip>.png: the music's "
+                             "onset strength and scoring beats above the model's dance speed and "
+                             "kinematic beats, first noise draw)")
     return parser
 
 

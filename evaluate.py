@@ -3,6 +3,7 @@
     python evaluate.py --model log/test/generator_0200.pth --data dataset/synthetic.json --json eval.json
     python evaluate.py --data dataset/synthetic.json                      # control rows only
     python evaluate.py --poses demo_out/ --data dataset/synthetic.json    # a folder of dances
+    python evaluate.py --model M --data dataset/synthetic.json --plots plots/  # + a beat plot per clip
 
 Clips: by default the HELD-OUT split (``--subset test``: the test videos of ``--split``), cut
 into 5 s samples (50 frames). ``--poses DIR`` instead reads every ``DIR/<name>.npy`` (pixel poses
@@ -159,6 +160,17 @@ def true_latents(generator, dances, music=None, seed=0):
     return mean.cpu()
 
 
+def write_plots(folder, music, dances):
+    """A beat plot per clip (:func:`render.write_beat_plot`) in ``folder``, named after the clip.
+
+    Shape: ``dances`` ``(N, T, 18, 2)`` pixels, one per clip of ``music``.
+    """
+    for name, audio, beats, poses in zip(music.names, music.audio, music.beats, dances):
+        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name)
+        write_beat_plot(os.path.join(folder, f"{safe}.png"), audio.ravel(), poses, beats, title=name)
+    print(f"wrote {len(dances)} beat plots to {folder}")
+
+
 def evaluate(argv=None):
     args = evaluate_parser(__doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1]).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -231,6 +243,9 @@ def evaluate(argv=None):
         print(f"scoring beats vs true beats (+-{beat_check['tolerance_s']} s): recall {beat_check['recall']:.3f}, "
               f"precision {beat_check['precision']:.3f}")
     print(format_table(results))
+    if args.plots:  # the model's dances, else the folder's, else the recorded ones
+        shown = "model" if args.model else "poses" if args.poses else "ground_truth"
+        write_plots(args.plots, music, rows[shown].dances)
     if args.json:
         report = {
             "format": REPORT_FORMAT, "model": args.model, "poses": args.poses, "data": args.data,

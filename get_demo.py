@@ -10,6 +10,7 @@ writes, per 5 s test sample ``<video>_<clip>_<half>``, in Demo/frame2vid.sh's la
     DIR/<sample>/<sample>.wav          the clip's music, 16 kHz int16
     DIR/<sample>/<sample>.npy          generated poses, (50, 18, 2) pixels
     DIR/<sample>.mp4, DIR/<sample>.gif with --video, --gif
+    DIR/<sample>_beats.png             with --plot (render/beat_plot.py)
 
 Any song (wav, flac, ogg, mp3, m4a, ..., any length)::
 
@@ -22,6 +23,7 @@ writes per song ``<name>`` (the file's stem)::
     DIR/<name>.wav                     the decoded song, 16 kHz int16, as danced (the last
                                        partial 0.1 s frame padded with silence)
     DIR/<name>.mp4, DIR/<name>.gif     with --video, --gif
+    DIR/<name>_beats.png               with --plot: music beats over the dance's kinematic beats
     DIR/<name>/frames/, DIR/<name>/<name>.wav   with --frames (for Demo/frame2vid.sh)
 
 Songs are danced in overlapping 5 s windows cross-faded at the joins (see model/inference.py);
@@ -49,7 +51,7 @@ from dataset.format import FPS, NOISE_DIM, SAMPLE_RATE
 from dataset.skeleton import NUM_JOINTS, denormalize
 from model.checkpoint import load_generator
 from model.inference import dance_song, generate, require_finite_poses, seeded_noise
-from render import render_frames, write_gif, write_mp4, write_openpose_json
+from render import render_frames, write_beat_plot, write_gif, write_mp4, write_openpose_json
 from runtime import report_errors, resolve_device, set_threads
 
 FRAME_DIGITS = 4  # frame file names 0000.png ...; more digits for songs over 1000 s
@@ -127,6 +129,8 @@ def dance_songs(generator, args):
             frames_dir = os.path.join(args.output, name, "frames")
             write_wav(os.path.join(args.output, name, f"{name}.wav"), samples)
         write_outputs(args.output, name, poses, wav, None, args, frames_dir)
+        if args.plot:
+            write_beat_plot(os.path.join(args.output, f"{name}_beats.png"), samples, poses, title=name)
         print(f"{path}: {decoded.size / SAMPLE_RATE:.2f} s -> {len(poses)} frames "
               f"-> {os.path.join(args.output, name)}.* ({time.perf_counter() - start:.1f} s)")
 
@@ -149,6 +153,9 @@ def dance_test_clips(generator, args):
         wav = write_wav(os.path.join(sample, f"{name}.wav"), item["audio"].numpy().ravel())
         truth = denormalize(item["pose"].numpy().reshape(-1, NUM_JOINTS, 2))
         write_outputs(args.output, name, poses, wav, truth, args, os.path.join(sample, "frames"))
+        if args.plot:
+            write_beat_plot(os.path.join(args.output, f"{name}_beats.png"), item["audio"].numpy().ravel(),
+                            poses, title=name)
     print(f"{count} of {len(dataset)} test samples (videos {', '.join(dataset.video_ids)}) "
           f"-> {args.output}")
 

@@ -238,9 +238,11 @@ def test_cli_on_a_folder_of_poses_and_songs(corpus, embedding_file, tmp_path, mo
     np.save(folder / "orphan.npy", np.zeros((60, 18, 2)))  # no wav: skipped
     out = tmp_path / "poses.json"
     evaluate.main(["--poses", str(folder), "--data", corpus, "--samples", "2",
-                   "--embedding", embedding_file, "--json", str(out), "--device", "cpu"])
+                   "--embedding", embedding_file, "--json", str(out), "--device", "cpu",
+                   "--plots", str(tmp_path / "plots")])
     report = json.loads(out.read_text())
     assert report["clips"] == ["song_a@0s", "song_a@5s", "song_b@0s"]
+    assert sorted(os.listdir(tmp_path / "plots")) == ["song_a@0s.png", "song_a@5s.png", "song_b@0s.png"]
     assert list(report["results"]) == ["poses", "shuffled_music", "mean_pose"]
     poses = report["results"]["poses"]
     assert poses["fid_kinetic"] is not None and poses["retrieval_top1"] is not None

@@ -56,7 +56,7 @@ def song_run(files, tmp_path_factory):
     """``get_demo.py --audio song.ogg --video`` once; returns the output folder."""
     out = tmp_path_factory.mktemp("song_out")
     assert main(["--model", files["checkpoint"], "--audio", files["song"], "--output", str(out),
-                 "--video", "--seed", "0", "--device", "cpu"]) == 0
+                 "--video", "--plot", "--seed", "0", "--device", "cpu"]) == 0
     return out
 
 
@@ -117,6 +117,13 @@ def test_song_openpose_json_per_frame(song_run):
     keypoints = np.array(frame["people"][0]["pose_keypoints_2d"]).reshape(18, 3)
     np.testing.assert_allclose(keypoints[:, :2], poses[229], atol=1e-3)
     np.testing.assert_array_equal(keypoints[:, 2], 1)
+
+
+def test_song_beat_plot_is_a_png_beside_the_mp4(song_run):
+    import cv2
+
+    image = cv2.imread(str(song_run / "song_beats.png"))
+    assert image is not None and image.shape[0] >= 300 and image.shape[1] >= 700
 
 
 def test_song_wav_is_the_decoded_music_as_danced(song_run, files):
