@@ -91,6 +91,7 @@ from model import checkpoint
 from model.generator import Generator
 from model.inference import generate_draws, require_finite_poses
 from model.music_dance_embedding import load_or_train
+from render import write_beat_plot
 from runtime import report_errors, resolve_device, set_threads
 
 REPORT_FORMAT = "dance-synth/evaluation/1"
