@@ -629,3 +629,31 @@ def song_check_parser(description):
     add_device_args(parser)
     parser.set_defaults(threads=1)
     return parser
+
+
+def app_parser():
+    """Options of ``app.py``, the page that dances any song in the browser."""
+    parser = _parser("Serve the dance page: drop a song in the browser, watch the skeleton dance it "
+                     "with its beat plot, download the MP4, poses and OpenPose JSON. The page uses "
+                     "a JSON API (POST /api/dance, GET /api/jobs/ID; README). Jobs run one at a "
+                     "time; the others queue.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (loopback: only this machine; 0.0.0.0 opens "
+                             "the page to the network)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--max_seconds", type=float, default=600.0,
+                        help="longest song accepted, in seconds")
+    parser.add_argument("--max_mb", type=float, default=50.0, help="largest upload accepted, in MB")
+    parser.add_argument("--keep", type=positive_int, default=20,
+                        help="finished jobs whose files are kept; older ones are removed")
+    parser.add_argument("--workdir", default=None,
+                        help="folder for uploads and results (default: a new temporary folder, "
+                             "removed when the server stops)")
+    group = parser.add_argument_group("runtime")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                       help="auto picks CUDA when available")
+    group.add_argument("--threads", type=int, default=1,
+                       help="CPU threads for torch (one: the generator's GRUs are chains of small "
+                            "steps, and ffmpeg encodes on the other cores)")
+    return parser

@@ -192,12 +192,28 @@ def song_rhythm(generator, samples, num_frames):
     return rhythm_features(np.asarray(samples, dtype=np.float64), num_frames, max_bpm=max_bpm)
 
 
-def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS):
+def chosen_genre(generator, genre, count):
+    """A genre index given for a whole song, checked against the generator: ``(count,)`` int64.
+
+    Raises :class:`DanceSynthError` for a generator without a genre input, or an index out of
+    its range.
+    """
+    genres = getattr(generator, "genres", 0)
+    if not genres:
+        raise DanceSynthError("this generator has no genre input: it cannot be given a genre")
+    if not 0 <= int(genre) < genres:
+        raise DanceSynthError(f"genre {genre}: this generator knows genres 0 to {genres - 1}")
+    return torch.full((count,), int(genre), dtype=torch.int64)
+
+
+def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_pass=WINDOWS_PER_PASS,
+          genre=None):
     """Dance a framed song of any length: overlapping windows, shared noise, cross-faded joins.
     A generator that records the level of its training music (``audio_level``) gets the song
     scaled to it (:func:`dataset.audio_level.level_gain`), since its encoder hears level.
     A generator that hears rhythm features gets them computed on the whole song (:func:`song_rhythm`),
-    one with a genre input dances the whole song in one genre (:func:`song_genre`), and one with
+    one with a genre input dances the whole song in one genre (``genre``, an index, else the one
+    :func:`song_genre` reads off the music), and one with
     a latent changes its latent, and so its moves, every :data:`LATENT_HOLD` windows
     (:func:`window_latents`).
 
@@ -221,7 +237,8 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
     windows = frames[index]
     window_poses = generate(generator, windows, noise[index],
                             None if rhythm is None else rhythm[index.numpy()], windows_per_pass,
-                            genre=song_genre(generator, windows, windows_per_pass),
+                            genre=(song_genre(generator, windows, windows_per_pass) if genre is None
+                                   else chosen_genre(generator, genre, len(windows))),
                             latent=window_latents(generator, noise, starts))
     return blend_windows(window_poses, starts, weights, num_frames)
 
@@ -267,11 +284,11 @@ def require_finite_poses(poses, source):
     return poses
 
 
-def dance_song(generator, samples, seed=0):
+def dance_song(generator, samples, seed=0, genre=None):
     """Dance decoded music: 16 kHz samples -> pixel poses, one per 0.1 s (last frame zero-padded).
 
     Shape: ``samples`` ``(N,)`` raw int16-range (``dataset.audio.load_audio``) ->
     ``(ceil(N / 1600), 18, 2)`` float32 pixel coordinates on the 640x360 canvas.
     """
-    poses = dance(generator, frame_audio(samples), seed=seed)
+    poses = dance(generator, frame_audio(samples), seed=seed, genre=genre)
     return denormalize(poses.reshape(len(poses), NUM_JOINTS, 2))
