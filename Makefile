@@ -9,7 +9,7 @@ DEMO_GCN_EPOCHS ?= 4
 DEMO_TRAIN_MINUTES ?= 6
 SHIPPED ?= pretrain_model/generator.pth
 
-.PHONY: venv demo corpus test test-all clean
+.PHONY: venv demo corpus app test test-all clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ demo: corpus
 	$(PY) get_demo.py --model $(SHIPPED) --audio $(DEMO)/song.wav --video --output $(DEMO)/song
 	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated) and $(DEMO)/song/song.mp4;"
 	@echo "        $(DEMO)/short_run/*.mp4 from the generator this demo trained for $(DEMO_TRAIN_MINUTES) min"
+
+# the dance page at http://127.0.0.1:7860 (app.py --help for the port, model and limits)
+app: venv
+	$(PY) app.py
 
 test: venv
 	$(PY) -m pytest -q

@@ -657,3 +657,12 @@ def app_parser():
                        help="CPU threads for torch (one: the generator's GRUs are chains of small "
                             "steps, and ffmpeg encodes on the other cores)")
     return parser
+
+
+def app_bench_parser(description):
+    """Options of ``benchmarks/app_latency.py``."""
+    parser = _parser(description)
+    parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthesized song")
+    parser.add_argument("--songs", type=positive_int, default=3, help="songs posted at once")
+    return parser
