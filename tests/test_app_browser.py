@@ -30,7 +30,7 @@ TIMEOUT_S = 120
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--mute-audio",
-                  "--autoplay-policy=no-user-gesture-required", "--window-size=1100,1300")
+                  "--autoplay-policy=no-user-gesture-required", "--window-size=1100,1500")
 
 webdriver = pytest.importorskip("selenium.webdriver")
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
