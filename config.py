@@ -367,6 +367,11 @@ def demo_parser():
                        help="write <name>.mp4: H.264 + AAC music, 10 fps (test clips: ground truth "
                             "beside generated)")
     video.add_argument("--gif", action="store_true", help="write <name>.gif too")
+    video.add_argument("--person", default=None, metavar="PERSON_PTH",
+                       help="with --audio --video: the MP4 shows this trained person (python -m "
+                            "pose2vid.train) dancing, instead of the skeleton")
+    video.add_argument("--side-by-side", action="store_true",
+                       help="with --person: the skeleton beside the person")
     video.add_argument("--plot", action="store_true",
                        help="write <name>_beats.png: the music's onset strength and beats above "
                             "the dance's joint speed and kinematic beats, on one time axis")
@@ -665,4 +670,57 @@ def app_bench_parser(description):
     parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthesized song")
     parser.add_argument("--songs", type=positive_int, default=3, help="songs posted at once")
+    return parser
+
+
+def pose2vid_train_parser():
+    """Options of ``python -m pose2vid.train``."""
+    parser = _parser("Train the pose-to-frame network (pix2pixHD-style, with Everybody Dance Now's "
+                     "temporal smoothing) on one subject's video and poses.")
+    parser.add_argument("--subject", required=True,
+                        help="subject folder: video.mp4 and poses/ (OpenPose JSON) or poses.npy "
+                             "(python -m pose2vid.default_subject writes the built-in one)")
+    parser.add_argument("--out", default="pretrain_model/person.pth",
+                        help="the trained generator, float16 (what get_demo.py --person loads)")
+    parser.add_argument("--work", default="log/person",
+                        help="folder for the training state (last.pth, for --resume) and tensorboard")
+    parser.add_argument("--resume", action="store_true", help="continue from --work/last.pth")
+    parser.add_argument("--size", type=positive_int, default=128,
+                        help="working resolution: the square crop around the subject, in pixels "
+                             "(a multiple of 16)")
+    parser.add_argument("--width", type=positive_int, default=16,
+                        help="generator's first-layer channels (16: 2.0 M parameters, 4 MB in float16)")
+    parser.add_argument("--blocks", type=positive_int, default=6, help="generator's residual blocks")
+    parser.add_argument("--scales", type=positive_int, default=2, help="discriminator scales")
+    parser.add_argument("--batch_size", type=positive_int, default=4, help="frame pairs per iteration")
+    parser.add_argument("--iterations", type=positive_int, default=100_000,
+                        help="stop after this many iterations")
+    parser.add_argument("--max_minutes", type=non_negative, default=50.0,
+                        help="stop after this many minutes of training (0 = no limit)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (pix2pixHD's)")
+    parser.add_argument("--lambda_fm", type=non_negative, default=10.0,
+                        help="weight of discriminator feature matching (pix2pixHD's)")
+    parser.add_argument("--lambda_rec", type=non_negative, default=10.0,
+                        help="weight of the reconstruction term, L1 + (1 - SSIM), which stands in "
+                             "for pix2pixHD's VGG term")
+    parser.add_argument("--held_out", type=probability, default=0.1,
+                        help="the last share of the video left out of training, for measures")
+    parser.add_argument("--save_every", type=positive_int, default=500,
+                        help="write the training state every this many iterations")
+    parser.add_argument("--amp", default="auto", choices=("auto", "bf16", "fp32"),
+                        help="bf16 autocast where the hardware has it (auto), or not")
+    add_device_args(parser)
+    return parser
+
+
+def default_subject_parser():
+    """Options of ``python -m pose2vid.default_subject``."""
+    parser = _parser("Write the built-in Pose2Vid subject: a synthetic person dancing the corpus "
+                     "dancers' moves (video.mp4 and poses/ OpenPose JSON).")
+    parser.add_argument("--out", default="log/subject", help="subject folder to write")
+    parser.add_argument("--data", default="dataset/synthetic.json", help="corpus whose dances it dances")
+    parser.add_argument("--frames", type=positive_int, default=3000, help="frames (10 per second)")
+    parser.add_argument("--held_out", type=probability, default=0.1,
+                        help="share of the frames, at the end, danced from the held-out test videos "
+                             "(pose2vid.train's --held_out)")
     return parser

@@ -24,6 +24,7 @@ writes per song ``<name>`` (the file's stem)::
                                        partial 0.1 s frame padded with silence)
     DIR/<name>.mp4, DIR/<name>.gif     with --video, --gif
     DIR/<name>_beats.png               with --plot: music beats over the dance's kinematic beats
+    (with --person P --video, the MP4 shows that person dancing; --side-by-side, beside the skeleton)
     DIR/<name>/frames/, DIR/<name>/<name>.wav   with --frames (for Demo/frame2vid.sh)
 
 Songs are danced in overlapping 5 s windows cross-faded at the joins (see model/inference.py);
@@ -51,6 +52,7 @@ from dataset.format import FPS, NOISE_DIM, SAMPLE_RATE
 from dataset.skeleton import NUM_JOINTS, denormalize
 from model.checkpoint import load_generator
 from model.inference import dance_song, generate, require_finite_poses, seeded_noise
+from pose2vid.person_model import Person
 from render import render_frames, write_beat_plot, write_gif, write_mp4, write_openpose_json
 from runtime import report_errors, resolve_device, set_threads
 
@@ -95,16 +97,20 @@ def saving_pngs(frames, folder, count):
         yield frame
 
 
-def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=None):
+def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=None, person=None):
     """Frames, MP4 and GIF of one sequence, drawing each frame once for frames and MP4.
 
     Shape: ``poses`` ``(T, 18, 2)`` pixels; ``ground_truth`` the same shape, or None for a
-    single skeleton. ``frames_dir``: where the PNG frames go (None: no frames).
+    single skeleton. ``frames_dir``: where the PNG frames go (None: no frames). ``person`` (a
+    :class:`pose2vid.person_model.Person`): the MP4 shows that person dancing instead.
     """
     frames = render_frames(poses, ground_truth)
     if frames_dir is not None:
         frames = saving_pngs(frames, frames_dir, len(poses))
-    if args.video:
+    if args.video and person is not None:
+        write_mp4(person.video_frames(poses, args.side_by_side), wav_path,
+                  os.path.join(folder, f"{name}.mp4"), fps=FPS)
+    if args.video and person is None:
         write_mp4(frames, wav_path, os.path.join(folder, f"{name}.mp4"), fps=FPS)
     elif frames_dir is not None:
         for _ in frames:
@@ -113,8 +119,9 @@ def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=
         write_gif(render_frames(poses, ground_truth), os.path.join(folder, f"{name}.gif"), fps=FPS)
 
 
-def dance_songs(generator, args):
-    """Every ``--audio`` song -> poses, OpenPose JSON, WAV (+ frames, MP4, GIF) in ``--output``."""
+def dance_songs(generator, args, person=None):
+    """Every ``--audio`` song -> poses, OpenPose JSON, WAV (+ frames, MP4, GIF) in ``--output``;
+    ``person`` dances in the MP4 when given."""
     songs = [(name, path, load_audio(path)) for name, path in zip(unique_names(args.audio), args.audio)]
     for name, path, decoded in songs:
         start = time.perf_counter()
@@ -128,7 +135,7 @@ def dance_songs(generator, args):
         if args.frames:
             frames_dir = os.path.join(args.output, name, "frames")
             write_wav(os.path.join(args.output, name, f"{name}.wav"), samples)
-        write_outputs(args.output, name, poses, wav, None, args, frames_dir)
+        write_outputs(args.output, name, poses, wav, None, args, frames_dir, person)
         if args.plot:
             write_beat_plot(os.path.join(args.output, f"{name}_beats.png"), samples, poses, title=name)
         print(f"{path}: {decoded.size / SAMPLE_RATE:.2f} s -> {len(poses)} frames "
@@ -168,9 +175,14 @@ def demo(argv=None):
     device = resolve_device(args.device)
     set_threads(args.threads)
     check_output_folder(args.output)
+    if args.person and not (args.audio and args.video):
+        raise DemoError("--person makes the video of a song: give --audio and --video with it")
+    if args.side_by_side and not args.person:
+        raise DemoError("--side-by-side puts the skeleton beside a --person: give --person with it")
     generator = load_generator(args.model, device)
+    person = Person(args.person, device) if args.person else None
     if args.audio:
-        dance_songs(generator, args)
+        dance_songs(generator, args, person)
     else:
         dance_test_clips(generator, args)
 

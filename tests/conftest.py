@@ -21,6 +21,31 @@ STANDING = np.array([
 ], dtype=float)
 
 
+def swaying(frames=12):
+    """STANDING, its wrists swinging up and down: ``(frames, 18, 2)`` pixels."""
+    from dataset.skeleton import JOINT_INDEX
+
+    poses = np.repeat(STANDING[None], frames, axis=0).copy()
+    for wrist in ("r_wrist", "l_wrist"):
+        poses[:, JOINT_INDEX[wrist], 1] += 20 * np.sin(np.arange(frames))
+    return poses
+
+
+def write_subject(folder, poses, as_json=False):
+    """A Pose2Vid subject folder: the synthetic person's video of ``poses``, and the poses
+    (``poses.npy``, or OpenPose JSON in ``poses/`` when ``as_json``)."""
+    from pose2vid.person import render_person
+    from render import write_mp4, write_openpose_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_mp4((render_person(p) for p in poses), None, folder / "video.mp4")
+    if as_json:
+        write_openpose_json(poses, folder / "poses", "video")
+    else:
+        np.save(folder / "poses.npy", poses)
+    return folder
+
+
 def write_corpus_file(path, videos=3, clips=1, seed=0):
     """Write a small random corpus, double-encoded like the release. Returns the path.
 
