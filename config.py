@@ -724,3 +724,23 @@ def default_subject_parser():
                         help="share of the frames, at the end, danced from the held-out test videos "
                              "(pose2vid.train's --held_out)")
     return parser
+
+
+def person_measure_parser():
+    """Options of ``python -m pose2vid.measure``."""
+    parser = _parser("Measure a trained person: PSNR and SSIM on the subject's held-out frames and "
+                     "on a generated dance (against the built-in subject's renderer), temporal "
+                     "stability and seconds per frame.")
+    parser.add_argument("--person", default="pretrain_model/person.pth", help="trained person")
+    parser.add_argument("--subject", required=True, help="the subject folder it was trained on")
+    parser.add_argument("--held_out", type=probability, default=0.1,
+                        help="the share at the end of the subject's video left out of training "
+                             "(pose2vid.train's --held_out)")
+    parser.add_argument("--dance", default=None, help="poses of a generated dance (get_demo.py's .npy)")
+    parser.add_argument("--max_frames", type=positive_int, default=600,
+                        help="the dance's first frames to measure")
+    parser.add_argument("--json", default=None, help="write the rows here as JSON")
+    group = parser.add_argument_group("runtime")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    group.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = automatic)")
+    return parser

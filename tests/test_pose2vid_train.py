@@ -93,3 +93,21 @@ def test_a_bad_person_file_stops_in_one_line(tmp_path, capsys, content, words):
 def test_person_needs_a_song_and_a_video(tmp_path, capsys):
     assert get_demo.main(["--person", "p.pth", "--output", str(tmp_path)]) == 1
     assert "--person makes the video of a song" in capsys.readouterr().err
+
+
+def test_the_measures_score_held_out_frames_and_a_dance(trained, tmp_path):
+    import json
+
+    from pose2vid import measure
+
+    dance = tmp_path / "dance.npy"
+    np.save(dance, swaying(6) + [30, 0])
+    report = tmp_path / "person.json"
+    assert measure.main(["--person", str(trained["out"]), "--subject", str(trained["subject"]),
+                         "--held_out", "0.25", "--dance", str(dance), "--json", str(report),
+                         "--device", "cpu", "--threads", "1"]) == 0
+    rows = json.loads(report.read_text())["rows"]
+    assert rows["held_out"]["frames"] == 3 and rows["dance"]["frames"] == 6
+    for row in rows.values():
+        assert 0 < row["psnr_db"] < 60 and -1 <= row["ssim"] <= 1 and row["seconds_per_frame"] > 0
+        assert row["difference_ratio"] == pytest.approx(row["frame_difference"] / row["true_frame_difference"])
