@@ -2,6 +2,7 @@
 
     python app.py                       # http://127.0.0.1:7860, the shipped generator
     python app.py --model log/x/generator_best.pth --port 8000 --host 0.0.0.0
+    python app.py --person pretrain_model/person.pth     # a person dances beside the skeleton
 
 The generator is loaded once; songs are danced one at a time, the others wait in a queue whose
 position the page shows. Uploads and results live in a temporary folder (``--workdir``), the
@@ -28,7 +29,7 @@ def serve(argv=None):
     args = app_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     set_threads(args.threads)
-    dancer = Dancer(args.model, resolve_device(args.device))
+    dancer = Dancer(args.model, resolve_device(args.device), args.person)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir
         if workdir is None:

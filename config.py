@@ -647,6 +647,9 @@ def app_parser():
                              "the page to the network)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--model", default=SHIPPED_GENERATOR, help="generator checkpoint")
+    parser.add_argument("--person", default=None, metavar="PERSON_PTH",
+                        help="a trained person (python -m pose2vid.train): the videos show it "
+                             "dancing beside the skeleton")
     parser.add_argument("--max_seconds", type=float, default=600.0,
                         help="longest song accepted, in seconds")
     parser.add_argument("--max_mb", type=float, default=50.0, help="largest upload accepted, in MB")

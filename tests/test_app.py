@@ -107,9 +107,10 @@ def test_a_seed_fixes_the_dance_and_another_seed_changes_it(served):
     assert np.abs(dances[0] - dances[2]).mean() > 0.1
 
 
-def nan_wav():
+def wav_of(samples):
+    """Float WAV bytes of ``samples`` (any values, NaN included) at 16 kHz."""
     out = io.BytesIO()
-    sf.write(out, np.full(SAMPLE_RATE, np.nan, dtype=np.float32), SAMPLE_RATE, format="WAV", subtype="FLOAT")
+    sf.write(out, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
     return out.getvalue()
 
 
@@ -117,7 +118,8 @@ def nan_wav():
     (b"this is a shopping list, not a song\n" * 20, "notes.txt", {}, "cannot decode audio file notes.txt"),
     (b"", "empty.wav", {}, "empty"),
     (drum_wav(0.05), "blip.wav", {}, "too short"),
-    (nan_wav(), "nan.wav", {}, "non-finite"),
+    (wav_of(np.zeros(SAMPLE_RATE, dtype=np.float32)), "silence.wav", {}, "silent"),
+    (wav_of(np.full(SAMPLE_RATE, np.nan, dtype=np.float32)), "nan.wav", {}, "non-finite"),
     (drum_wav(1.0), "song.wav", {"seed": "abc"}, "seed must be a whole number"),
     (drum_wav(1.0), "song.wav", {"seed": "-4"}, "seed must be between"),
     (drum_wav(1.0), "song.wav", {"genre": "1"}, "no genre input"),
@@ -130,6 +132,24 @@ def test_bad_input_gets_a_4xx_with_one_line_and_the_server_goes_on(served, data,
     assert words in error and "\n" not in error and str(workdir) not in error
     assert list(workdir.iterdir()) == []  # the refused upload is gone
     assert client.get("/api/info").status_code == 200
+
+
+def test_with_a_person_the_video_shows_it_beside_the_skeleton(model, tmp_path):
+    from conftest import swaying, write_subject
+    from pose2vid import train
+
+    subject = write_subject(tmp_path / "subject", swaying())
+    person = tmp_path / "person.pth"
+    assert train.main(["--subject", str(subject), "--out", str(person), "--work", str(tmp_path / "work"),
+                       "--size", "32", "--width", "8", "--blocks", "1", "--iterations", "1",
+                       "--max_minutes", "0", "--device", "cpu", "--threads", "1"]) == 0
+    jobs = JobQueue(tmp_path / "jobs", Dancer(model, torch.device("cpu"), str(person)))
+    client = TestClient(create_app(jobs))
+    status = wait(client, post(client, drum_wav(1.0)).json()["job"])
+    video = tmp_path / "dance.mp4"
+    video.write_bytes(client.get(status["files"]["video"]).content)
+    probe = probe_mp4(str(video))
+    assert (probe["width"], probe["height"]) == (1000, 360) and probe["video_frames"] == 10
 
 
 def test_too_long_and_too_large_are_refused_before_dancing(model, tmp_path):

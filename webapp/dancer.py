@@ -4,7 +4,8 @@
 song as danced, a 16 kHz WAV, into the job's folder. :class:`Dancer` is the queue's worker
 function: the generator is loaded once, and each job writes into its folder
 
-    dance.mp4    the skeleton dancing, with the song (H.264 + AAC, 10 fps)
+    dance.mp4    the skeleton dancing, with the song (H.264 + AAC, 10 fps); with a person
+                 model, the person beside the skeleton
     beats.png    the beat plot (render/beat_plot.py)
     poses.npy    (T, 18, 2) pixel poses on the 640x360 canvas
     dance.zip    poses.npy and the OpenPose JSON, one file per frame
@@ -23,6 +24,7 @@ from dataset.errors import DanceSynthError
 from dataset.format import FPS, SAMPLE_RATE
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
+from pose2vid.person_model import Person
 from render import render_frames, write_beat_plot, write_mp4, write_openpose_json
 
 SONG = "song.wav"
@@ -57,11 +59,13 @@ def check_song(upload, folder, max_seconds, shown_name="the uploaded file"):
 
 
 class Dancer:
-    """The generator, loaded once, and the work of one job (:meth:`__call__`)."""
+    """The generator (and the person model, if any), loaded once, and the work of one job
+    (:meth:`__call__`)."""
 
-    def __init__(self, model, device):
+    def __init__(self, model, device, person=None):
         self.model = model
         self.generator = load_generator(model, device)
+        self.person = Person(person, device) if person else None
         self.genres = int(getattr(self.generator, "genres", 0))
         self._lock = threading.Lock()
 
@@ -79,8 +83,10 @@ class Dancer:
         with atomic_path(paths["poses"]) as tmp:
             np.save(tmp, poses)
 
+        shown = render_frames(poses) if self.person is None else self.person.video_frames(poses, side_by_side=True)
+
         def frames():
-            for t, frame in enumerate(render_frames(poses)):
+            for t, frame in enumerate(shown):
                 report(DANCED + (RENDERED - DANCED) * t / len(poses))
                 yield frame
 
