@@ -8,6 +8,7 @@ DEMO ?= demo_out
 DEMO_GCN_EPOCHS ?= 4
 DEMO_TRAIN_MINUTES ?= 6
 SHIPPED ?= pretrain_model/generator.pth
+PERSON ?= pretrain_model/person.pth
 
 .PHONY: venv demo corpus app test test-all clean
 
@@ -25,7 +26,8 @@ $(DATA): | venv
 	$(PY) -m dataset.synthetic --out $(DATA)
 
 # corpus -> a short ST-GCN pre-training and GAN run (the pipeline end to end), then videos of a
-# held-out clip (ground truth | generated) and of a whole song, danced by the shipped generator
+# held-out clip (ground truth | generated) and of a whole song, danced by the shipped generator,
+# the song also by the shipped person
 demo: corpus
 	$(PY) pretrain_gcn.py --data $(DATA) --out $(DEMO)/GCN.pth --epochs $(DEMO_GCN_EPOCHS)
 	$(PY) train.py --data $(DATA) --pretrain_GCN $(DEMO)/GCN.pth --out $(DEMO)/run \
@@ -35,7 +37,10 @@ demo: corpus
 	$(PY) -m dataset.synthetic_music --out $(DEMO)/song.wav --genre house --seconds 30 --seed 1
 	$(PY) get_demo.py --model $(SHIPPED) --data $(DATA) --count 1 --video --output $(DEMO)/test_clip
 	$(PY) get_demo.py --model $(SHIPPED) --audio $(DEMO)/song.wav --video --output $(DEMO)/song
-	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated) and $(DEMO)/song/song.mp4;"
+	$(PY) get_demo.py --model $(SHIPPED) --audio $(DEMO)/song.wav --person $(PERSON) --video \
+		--side-by-side --output $(DEMO)/person
+	@echo "videos: $(DEMO)/test_clip/*.mp4 (ground truth | generated), $(DEMO)/song/song.mp4 and"
+	@echo "        $(DEMO)/person/song.mp4 (the synthetic person dancing it beside the skeleton);"
 	@echo "        $(DEMO)/short_run/*.mp4 from the generator this demo trained for $(DEMO_TRAIN_MINUTES) min"
 
 # the dance page at http://127.0.0.1:7860 (app.py --help for the port, model and limits)

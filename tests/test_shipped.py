@@ -63,3 +63,19 @@ def test_shipped_st_gcn_classifies_the_four_genres():
     st_gcn = load_st_gcn(shipped(DEFAULT_GCN))
     logits = st_gcn(torch.zeros(1, SAMPLE_FRAMES, 36))
     assert logits.shape == (1, 4) and torch.isfinite(logits).all()
+
+
+def test_shipped_person_is_float16_under_20_mb_and_dances_a_pose():
+    from pose2vid.person_model import Person
+
+    path = shipped("pretrain_model/person.pth")
+    assert os.path.getsize(path) <= 20 * 10 ** 6
+    record = torch.load(path, map_location="cpu", weights_only=True)
+    assert record["format"] == "dance-synth person" and record["size"] == 128
+    assert all(v.dtype == torch.float16 for v in record["generator"].values() if v.is_floating_point())
+    person = Person(path)
+    from conftest import swaying
+
+    frames = list(person.frames(person.on_subject(swaying(3))))
+    assert len(frames) == 3 and frames[0].shape == (128, 128, 3)
+    assert frames[0].std() > 10  # a picture, not a flat field
