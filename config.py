@@ -62,16 +62,14 @@ RECIPES = {
     "beat": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
              "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
              "lambda_motion": 100.0, "motion_smooth": 1.0},
-    # issue "a dancer with a repertoire": the beat recipe with a per-clip latent that chooses the
-    # moves, one of 8 choices learned by multiple-choice learning (at 448 iterations from scratch
-    # 5 seeds' dances were 0.76 of two dancers' distance apart, on the beat; a Gaussian latent
-    # danced worse from its prior; docs/experiments.md section 30); the generator kept is the one
-    # that falls short of the issue's held-out goals the least on the validation videos; the
-    # adversarial terms from logits (that run's sequence discriminator saturated in float32 at
-    # iteration 392 and never learned again); the genre input, since with the latent the genre
-    # fell to 0.42 (0.6-0.7 without it, section 22): the 8 choices are shared by the genres, and
-    # the decoder is told which genre to draw them in; at most 110 minutes of training, so that
-    # the run with its scoring fits in 2 hours on 2 cores
+    # issue "a dancer with a repertoire" (not yet shipped): the beat recipe with a per-clip latent
+    # that chooses the moves, one of 8 choices learned by multiple-choice learning (a Gaussian
+    # latent danced worse from its prior; docs/experiments.md section 30); the generator kept is
+    # the one that falls short of the issue's held-out goals the least on the validation videos;
+    # the adversarial terms from logits (section 30's sequence discriminator saturated in float32
+    # and never learned again) and the genre input; at most 110 minutes of training. Measured in
+    # section 31: repertoire, genre and FID held, the beat lost (BA 0.37); the two changes are
+    # next to be tried apart
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
                    "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "latent_kind": "choice",
