@@ -32,7 +32,7 @@ from model import checkpoint
 from pose2vid.losses import feature_matching_loss, lsgan_loss, reconstruction_loss
 from pose2vid.network import FrameGenerator, MultiScaleDiscriminator, temporal_pair
 from pose2vid.normalize import body_stats
-from pose2vid.person_model import FORMAT, export_person, to_images, to_tensor
+from pose2vid.person_model import FORMAT, export_person, to_tensor
 from pose2vid.subject import load_subject
 from runtime import report_errors, resolve_amp, resolve_device, rng_state, seed_everything, set_rng_state, set_threads
 

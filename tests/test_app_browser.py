@@ -8,7 +8,6 @@ saves the page with its dance (the README's picture).
 """
 
 import os
-import shutil
 import socket
 import threading
 import time
