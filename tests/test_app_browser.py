@@ -9,6 +9,7 @@ saves the page with its dance (the README's picture).
 
 import os
 import socket
+import tempfile
 import threading
 import time
 
@@ -39,6 +40,7 @@ if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
     pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
+from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -83,12 +85,12 @@ def inputs(tmp_path_factory):
 
 
 def browser():
+    """A fresh headless Chromium with an empty profile of its own."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={os.path.join(os.environ.get('TMPDIR', '/tmp'), f'chromium-{os.getpid()}-{time.monotonic_ns()}')}")
-    from selenium.webdriver.chrome.service import Service
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='dance-synth-chromium-')}")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
