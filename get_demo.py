@@ -107,14 +107,15 @@ def write_outputs(folder, name, poses, wav_path, ground_truth, args, frames_dir=
     frames = render_frames(poses, ground_truth)
     if frames_dir is not None:
         frames = saving_pngs(frames, frames_dir, len(poses))
-    if args.video and person is not None:
-        write_mp4(person.video_frames(poses, args.side_by_side), wav_path,
-                  os.path.join(folder, f"{name}.mp4"), fps=FPS)
+    mp4 = os.path.join(folder, f"{name}.mp4")
     if args.video and person is None:
-        write_mp4(frames, wav_path, os.path.join(folder, f"{name}.mp4"), fps=FPS)
-    elif frames_dir is not None:
-        for _ in frames:
-            pass
+        write_mp4(frames, wav_path, mp4, fps=FPS)  # draws (and saves) each frame once
+    else:
+        if frames_dir is not None:
+            for _ in frames:
+                pass
+        if args.video:
+            write_mp4(person.video_frames(poses, args.side_by_side), wav_path, mp4, fps=FPS)
     if args.gif:
         write_gif(render_frames(poses, ground_truth), os.path.join(folder, f"{name}.gif"), fps=FPS)
 
