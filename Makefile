@@ -10,7 +10,7 @@ DEMO_TRAIN_MINUTES ?= 6
 SHIPPED ?= pretrain_model/generator.pth
 PERSON ?= pretrain_model/person.pth
 
-.PHONY: venv demo corpus app test test-all clean
+.PHONY: venv detector demo corpus app test test-all clean
 
 venv: $(VENV)/.installed
 
@@ -18,6 +18,15 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# optional: MediaPipe Pose for `python -m pose2vid.detect` (poses from a video alone). 0.10.14 is
+# the last wheel that holds its pose model; without its dependencies, which would bring a second
+# OpenCV and jax, and with the protobuf its generated code needs (tensorboardX works with it too)
+detector: $(VENV)/.detector
+
+$(VENV)/.detector: $(VENV)/.installed
+	$(PY) -m pip install --quiet --no-deps mediapipe==0.10.14 absl-py flatbuffers "protobuf>=4.25.3,<5"
 	touch $@
 
 corpus: $(DATA)

@@ -727,6 +727,21 @@ def default_subject_parser():
     return parser
 
 
+def pose_detect_parser():
+    """Options of ``python -m pose2vid.detect``."""
+    parser = _parser("Make a Pose2Vid subject folder from a video alone: MediaPipe Pose finds the "
+                     "person's joints in every frame (optional dependency: make detector).")
+    parser.add_argument("--video", required=True, help="the subject's video (anything ffmpeg reads)")
+    parser.add_argument("--out", required=True,
+                        help="subject folder to write: video.mp4 (a copy) and poses.npy, for "
+                             "python -m pose2vid.train --subject")
+    parser.add_argument("--min_visibility", type=probability, default=0.5,
+                        help="a joint the detector sees with less confidence than this is missing")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the poses and video already in --out")
+    return parser
+
+
 def person_measure_parser():
     """Options of ``python -m pose2vid.measure``."""
     parser = _parser("Measure a trained person: PSNR and SSIM on the subject's held-out frames and "
