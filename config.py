@@ -704,6 +704,8 @@ def pose2vid_train_parser():
     parser.add_argument("--lambda_rec", type=non_negative, default=10.0,
                         help="weight of the reconstruction term, L1 + (1 - SSIM), which stands in "
                              "for pix2pixHD's VGG term")
+    parser.add_argument("--ssim_weight", type=non_negative, default=1.0,
+                        help="weight of (1 - SSIM) inside the reconstruction term (0: L1 alone)")
     parser.add_argument("--held_out", type=probability, default=0.1,
                         help="the last share of the video left out of training, for measures")
     parser.add_argument("--save_every", type=positive_int, default=500,

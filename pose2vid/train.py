@@ -103,8 +103,8 @@ def training_step(nets, optimizers, maps_prev, maps, frames_prev, frames, args, 
         adversarial = sum(lsgan_loss(out, True) for out in fakes)
         matching = sum(feature_matching_loss(out_fake, [[f.detach() for f in scale] for scale in out])
                        for out, out_fake in zip(real, fakes))
-        reconstruction = (reconstruction_loss(fake_prev.float(), frames_prev)
-                          + reconstruction_loss(fake.float(), frames))
+        reconstruction = (reconstruction_loss(fake_prev.float(), frames_prev, ssim_weight=args.ssim_weight)
+                          + reconstruction_loss(fake.float(), frames, ssim_weight=args.ssim_weight))
         g_loss = adversarial + args.lambda_fm * matching + args.lambda_rec * reconstruction
     optimizers["generator"].zero_grad(set_to_none=True)
     g_loss.backward()
