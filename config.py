@@ -692,6 +692,9 @@ def pose2vid_train_parser():
     parser.add_argument("--width", type=positive_int, default=16,
                         help="generator's first-layer channels (16: 2.0 M parameters, 4 MB in float16)")
     parser.add_argument("--blocks", type=positive_int, default=6, help="generator's residual blocks")
+    parser.add_argument("--coordinates", action=argparse.BooleanOptionalAction, default=True,
+                        help="the generator also sees each pixel's x and y (CoordConv), so the "
+                             "static background stays where it is")
     parser.add_argument("--scales", type=positive_int, default=2, help="discriminator scales")
     parser.add_argument("--batch_size", type=positive_int, default=4, help="frame pairs per iteration")
     parser.add_argument("--iterations", type=positive_int, default=100_000,

@@ -50,7 +50,10 @@ class FrameGenerator(nn.Module):
     stride-2 3x3 convs doubling the channels, ``blocks`` residual blocks at
     ``width * 2**downsamples`` channels, as many stride-2 transposed convs halving them, and a
     ``c7s1-frame_channels`` output layer with tanh. The first frame of a video is generated
-    from a zero (mid-grey) previous frame.
+    from a zero (mid-grey) previous frame. With ``coordinates`` the input also holds two maps of
+    each pixel's place, x and y from -1 to 1 (CoordConv, Liu et al. 2018): a convolution alone
+    knows where it is only from the padding at the borders, so without them the static room
+    (its floor line) drifts with the person.
 
     Shape:
         poses: ``(B, pose_channels, H, W)``; previous: ``(B, frame_channels, H, W)``, with ``H``
@@ -58,10 +61,11 @@ class FrameGenerator(nn.Module):
         output: ``(B, frame_channels, H, W)`` in [-1, 1].
     """
 
-    def __init__(self, pose_channels=3, frame_channels=3, width=16, blocks=6, downsamples=3):
+    def __init__(self, pose_channels=3, frame_channels=3, width=16, blocks=6, downsamples=3, coordinates=False):
         super().__init__()
         self.downsamples = downsamples
-        layers = _conv_norm_relu(pose_channels + frame_channels, width, 7)
+        self.coordinates = coordinates
+        layers = _conv_norm_relu(pose_channels + frame_channels + 2 * coordinates, width, 7)
         channels = width
         for _ in range(downsamples):
             layers += _conv_norm_relu(channels, 2 * channels, 3, stride=2)
@@ -83,7 +87,14 @@ class FrameGenerator(nn.Module):
         if poses.shape[-2:] != previous.shape[-2:]:
             raise ValueError(f"FrameGenerator: pose map {tuple(poses.shape[-2:])} and previous "
                              f"frame {tuple(previous.shape[-2:])} differ in size")
-        return self.net(torch.cat([poses, previous], dim=1))
+        inputs = [poses, previous]
+        if self.coordinates:
+            height, width = poses.shape[-2:]
+            y, x = torch.meshgrid(torch.linspace(-1, 1, height, device=poses.device, dtype=poses.dtype),
+                                  torch.linspace(-1, 1, width, device=poses.device, dtype=poses.dtype),
+                                  indexing="ij")
+            inputs.append(torch.stack([x, y]).expand(len(poses), -1, -1, -1))
+        return self.net(torch.cat(inputs, dim=1))
 
 
 class PatchDiscriminator(nn.Module):

@@ -54,7 +54,7 @@ def training_pairs(subject, held_out):
 
 def generator_sizes(args):
     """The generator's constructor arguments, as the exported file records them."""
-    return {"width": args.width, "blocks": args.blocks}
+    return {"width": args.width, "blocks": args.blocks, "coordinates": args.coordinates}
 
 
 def build(args, device):

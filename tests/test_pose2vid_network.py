@@ -53,6 +53,21 @@ def test_generator_sizes_come_from_inputs():
         generator(_images(1, 1, 16), _images(1, 4, 32))
 
 
+def test_coordinates_let_the_generator_tell_places_apart():
+    """On a uniform input a convolution sees the same thing at every place beyond the borders'
+    reach (with one downsampling, every other pixel); with the coordinate maps (2 * 4 * 7 * 7
+    more weights in the first layer) it does not."""
+    torch.manual_seed(0)
+    plain = FrameGenerator(width=4, blocks=1, downsamples=1)
+    placed = FrameGenerator(width=4, blocks=1, downsamples=1, coordinates=True)
+    assert _count(placed) - _count(plain) == 2 * 4 * 7 * 7
+    flat = torch.zeros(1, 3, 128, 128)
+    for generator, differs in ((plain, False), (placed, True)):
+        with torch.no_grad():
+            middle = generator(flat, flat)[0, :, 50:78:2, 50:78:2]
+        assert bool((middle - middle[:, :1, :1]).abs().amax() > 1e-4) == differs
+
+
 def test_default_sizes():
     assert _count(FrameGenerator()) == GENERATOR_PARAMETERS
     assert GENERATOR_PARAMETERS < 10_000_000  # fp16 checkpoint under 20 MB
