@@ -7,7 +7,8 @@ Per iteration, on a batch of (music, dance) pairs:
        (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
-       (+ lambda_motion * L_speed with --lambda_motion, not the paper's)
+       (+ lambda_motion * L_speed with --lambda_motion, + lambda_bone * L_bone with --lambda_bone,
+        not the paper's)
      with --latent L (not the paper's): the generator dances twice, from a prior latent (fake,
      what the discriminators see) and from its encoding of the true dance (recon, what L1,
      perceptual and motion compare), + lambda_kl * KL + lambda_latent * latent regression
@@ -32,13 +33,14 @@ from torch.optim.swa_utils import AveragedModel
 from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
-from .losses import feature_matching_loss, gradient_penalty, pose_perceptual_loss, speed_profile_loss
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, pose_perceptual_loss,
+                     speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "kl" and "latent" with --latent
+# "bone" with --lambda_bone, "kl" and "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -144,7 +146,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
-    ``args.lambda_motion`` is set. ``music_code`` (optional) replaces encoding ``music`` in both
+    ``args.lambda_motion`` is set, and ``lambda_bone * bone`` (:func:`bone_length_loss`, on
+    both dances) when ``args.lambda_bone`` is. ``music_code`` (optional) replaces encoding ``music`` in both
     sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
     compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
@@ -171,6 +174,10 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     if args.lambda_motion:
         terms["motion"] = speed_profile_loss(recon, real, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
+    if args.lambda_bone:
+        danced = fake if recon is fake else torch.cat([fake, recon])
+        terms["bone"] = bone_length_loss(danced, real)
+        total = total + args.lambda_bone * terms["bone"]
     return total, terms
 
 

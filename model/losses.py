@@ -6,6 +6,8 @@ All L1 terms are means over elements (``F.l1_loss``'s default), as in the origin
 import torch
 import torch.nn.functional as F
 
+from dataset.skeleton import BONES, denormalize
+
 # Weights of the ten ST-GCN block outputs in the pose perceptual loss (the paper's).
 PERCEPTUAL_WEIGHTS = (20.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 
@@ -95,3 +97,30 @@ def speed_profile_loss(fake, real, sigma=0.0):
     Shape: fake, real ``(B, T, 36)`` -> scalar.
     """
     return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), joint_speed(smooth_in_time(real, sigma)).detach())
+
+
+def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
+    """``mean |ln(length_fake / length_real)|`` over frames and bones: every frame's skeleton held
+    to the dancer's build. The dancer's length of a bone is its median over the clip's frames of
+    ``real`` (one body per clip; its frames differ by foreshortening and tracker noise, so the
+    term's floor on the corpus's own dances is about 0.1, not 0). Lengths are in pixels (x and y
+    are normalised by different half-sizes); a bone shorter than ``min_px`` in the dancer's clip
+    (a joint missing throughout) does not count, and generated lengths are floored at it.
+
+    A joint thrown away from its neighbours, or a limb folded to nothing, costs in every frame
+    it happens, whichever latent choice danced it: unlike L1 this needs no matching true frame.
+
+    Shape: fake ``(B', T, 36)`` with ``B'`` a multiple of ``B``, real ``(B, T, 36)`` flat
+    normalised poses; ``bones`` (joint, joint) pairs -> scalar.
+    """
+    def lengths(poses):
+        joints = denormalize(poses.reshape(*poses.shape[:2], -1, 2).float())
+        ends = torch.tensor(bones, device=poses.device)
+        return (joints[:, :, ends[:, 0]] - joints[:, :, ends[:, 1]]).norm(dim=-1)  # (B, T, bones)
+
+    with torch.no_grad():
+        build = lengths(real).median(dim=1).values  # (B, bones)
+    build = build.repeat(fake.shape[0] // real.shape[0], 1).unsqueeze(1)
+    counted = (build >= min_px).expand(-1, fake.shape[1], -1)
+    ratio = lengths(fake).clamp_min(min_px) / build.clamp_min(min_px)
+    return ratio.log().abs()[counted].mean()

@@ -69,7 +69,7 @@ def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_kl=0.05, lambda_latent=0.5, d_logits=False)
+                  motion_smooth=0.0, lambda_bone=0.0, lambda_kl=0.05, lambda_latent=0.5, d_logits=False)
     return argparse.Namespace(**{**values, **changes})
 
 
@@ -86,6 +86,38 @@ def test_a_training_step_trains_the_encoder_and_logs_the_latent_terms():
     assert all(torch.isfinite(torch.tensor(v)) for v in terms.values())
     after = list(nets["generator"].dance_encoder.parameters())
     assert all((a - b).abs().max() > 0 for a, b in zip(after, before))
+
+
+def test_bone_term_is_zero_for_the_dancers_build_and_grows_when_a_joint_is_thrown():
+    from dataset.skeleton import BONES, normalize
+    from model.losses import bone_length_loss
+
+    torch.manual_seed(0)
+    body = torch.rand(18, 2) * 100 + 200  # one rigid skeleton in pixels, moved around the canvas
+    frames = body + torch.arange(10.0).view(10, 1, 1) * torch.tensor([3.0, -2.0])
+    real = normalize(torch.stack([frames, frames + 5.0])).reshape(2, 10, 36)
+    assert bone_length_loss(real, real) == pytest.approx(0.0, abs=1e-6)
+    thrown = real.clone().requires_grad_(True)
+    with torch.no_grad():
+        thrown[0, 4, 8:10] += 0.5  # joint 4 (the right wrist) 160 px to the right in one frame
+    loss = bone_length_loss(thrown, real)
+    loss.backward()
+    # one of 2 * 10 * 17 bone-frames stretched: |log ratio| of at least log 2 there
+    assert loss > torch.log(torch.tensor(2.0)) / (2 * 10 * len(BONES))
+    assert thrown.grad[0, 4, 8:10].abs().sum() > 0 and torch.isfinite(thrown.grad).all()
+    # two dances per clip (the prior choice's and the best choice's) against one build each
+    assert bone_length_loss(torch.cat([real, thrown.detach()]), real) == pytest.approx(loss.item() / 2, rel=1e-4)
+
+
+def test_a_training_step_with_the_bone_term_logs_it():
+    from conftest import frozen_gcn
+
+    torch.manual_seed(0)
+    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_bone=10.0)
+    music, real = batch(4)
+    terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
+    assert terms["bone"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
 
 
 def train_tiny(corpus, tmp_path, *options):

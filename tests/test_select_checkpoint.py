@@ -62,6 +62,13 @@ def test_goal_selection_sums_the_relative_shortfalls():
     short = {**met, "beat_align_music": 0.6, "fid_gcn": 15.0}  # 0.2 / 0.8 under, 5 / 10 over
     assert goal_shortfall(short) == pytest.approx(0.25 + 0.5)
     assert selection_score({**met, "multimodality_ratio": float("nan")}, "goals") == -1.0
+    # a goal missed by more than its whole bound counts once: a noisy validation FID of 60
+    # must not outweigh the beat
+    early = {**met, "beat_align_music": 0.4, "fid_gcn": 35.0}
+    late = {**met, "beat_align_music": 0.7, "fid_gcn": 60.0}
+    assert goal_shortfall(early) == pytest.approx(0.5 + 1.0)
+    assert goal_shortfall(late) == pytest.approx(0.125 + 1.0)
+    assert choose([early, late], "goals") == (1, True)
 
 
 def test_choose_keeps_the_best_above_the_genre_floor():
