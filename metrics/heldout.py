@@ -44,7 +44,7 @@ def goal_shortfall(scores, goals=GOALS):
     ceiling, each at most 1; 0 when every goal is met. The cap keeps one ceiling missed by a wide
     margin from outweighing the rest: the ST-GCN FID over a few validation clips sits at 35-82
     (a small sample's FID is biased high) while the test FID of the same generator is near 10,
-    and uncapped its noise chose the checkpoint (docs/experiments.md section 34). A goal whose
+    and uncapped its noise chose the checkpoint (docs/experiments.md sections 34, 35). A goal whose
     score is NaN (e.g. ``multimodality_ratio`` without two validation videos of a genre) counts
     as missed by its whole bound (1)."""
     total = 0.0

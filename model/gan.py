@@ -147,8 +147,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
     ``args.lambda_motion`` is set, and ``lambda_bone * bone`` (:func:`bone_length_loss`, on
-    both dances) when ``args.lambda_bone`` is. ``music_code`` (optional) replaces encoding ``music`` in both
-    sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
+    both dances) when ``args.lambda_bone`` is. ``music_code`` (optional) replaces encoding
+    ``music`` in both sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
     compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
     Returns ``(total, {term name: tensor})``.

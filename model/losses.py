@@ -103,7 +103,7 @@ def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
     """``mean |ln(length_fake / length_real)|`` over frames and bones: every frame's skeleton held
     to the dancer's build. The dancer's length of a bone is its median over the clip's frames of
     ``real`` (one body per clip; its frames differ by foreshortening and tracker noise, so the
-    term's floor on the corpus's own dances is about 0.1, not 0). Lengths are in pixels (x and y
+    term's floor on the corpus's own dances is about 0.12, not 0). Lengths are in pixels (x and y
     are normalised by different half-sizes); a bone shorter than ``min_px`` in the dancer's clip
     (a joint missing throughout) does not count, and generated lengths are floored at it.
 
