@@ -71,11 +71,13 @@ RECIPES = {
     # and never learned again); at most 110 minutes of training. The genre input is left out: it
     # cost seed 1 the beat (sections 31 and 34); seed 2 finds the beat later than seed 1 either way.
     # The bone-length term holds every choice's skeleton to the dancer's build (section 34's
-    # beat-hearing generator threw joints and stretched bones; L1 reaches only the best choice)
+    # beat-hearing generator threw joints and stretched bones; L1 reaches only the best choice);
+    # the speed-profile term, likewise, on the prior choice's dance too (section 36)
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
                    "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "latent_kind": "choice",
-                   "select": "goals", "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0},
+                   "select": "goals", "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0,
+                   "motion_prior": True},
 }
 
 
@@ -233,6 +235,10 @@ def train_parser():
                         help="blur both pose sequences over time by a Gaussian of this many frames "
                              "before the speed-profile term, so it matches the dancer's movement, "
                              "not the pose tracker's jitter (0 = raw speeds)")
+    recipe.add_argument("--motion_prior", action=argparse.BooleanOptionalAction, default=False,
+                        help="with --latent: the speed-profile term also on the dance from the "
+                             "prior latent, not only on the one from the best latent: every choice "
+                             "rests and moves when the dancer does (the moments are the music's)")
     recipe.add_argument("--lambda_bone", type=float, default=0.0,
                         help="weight of a bone-length term: every generated frame's bone lengths "
                              "against the clip's dancer's (mean |log ratio|), for every latent "

@@ -146,9 +146,11 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
-    ``args.lambda_motion`` is set, and ``lambda_bone * bone`` (:func:`bone_length_loss`, on
-    both dances) when ``args.lambda_bone`` is. ``music_code`` (optional) replaces encoding
-    ``music`` in both sequence-discriminator passes; ``rhythm`` conditions them (when ``D_s`` hears it).
+    ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
+    rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
+    (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is. ``music_code``
+    (optional) replaces encoding ``music`` in both sequence-discriminator passes; ``rhythm``
+    conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
     compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
     Returns ``(total, {term name: tensor})``.
@@ -171,11 +173,13 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])
+    danced = fake if recon is fake else torch.cat([fake, recon])
     if args.lambda_motion:
-        terms["motion"] = speed_profile_loss(recon, real, args.motion_smooth)
+        moved = danced if args.motion_prior else recon
+        timed = real.repeat(len(moved) // len(real), 1, 1)
+        terms["motion"] = speed_profile_loss(moved, timed, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
     if args.lambda_bone:
-        danced = fake if recon is fake else torch.cat([fake, recon])
         terms["bone"] = bone_length_loss(danced, real)
         total = total + args.lambda_bone * terms["bone"]
     return total, terms

@@ -205,6 +205,7 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert (paper.motion_smooth, beat.motion_smooth) == (0.0, 1.0)
     assert (paper.lambda_bone, beat.lambda_bone) == (0.0, 0.0)
     assert parse_train_args(["--recipe", "repertoire"]).lambda_bone == 10.0
+    assert parse_train_args(["--recipe", "repertoire"]).motion_prior
     with pytest.raises(SystemExit):
         parse_train_args(["--decoder_dropout", "1.5"])
     for retired in (["--decoder_norm", "layer"], ["--rhythm_tempo"], ["--code_offset_norm"]):  # issue 36
