@@ -176,8 +176,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     danced = fake if recon is fake else torch.cat([fake, recon])
     if args.lambda_motion:
         moved = danced if args.motion_prior else recon
-        timed = real.repeat(len(moved) // len(real), 1, 1)
-        terms["motion"] = speed_profile_loss(moved, timed, args.motion_smooth)
+        terms["motion"] = speed_profile_loss(moved, real, args.motion_smooth)
         total = total + args.lambda_motion * terms["motion"]
     if args.lambda_bone:
         terms["bone"] = bone_length_loss(danced, real)

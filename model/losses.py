@@ -94,9 +94,12 @@ def speed_profile_loss(fake, real, sigma=0.0):
     is the dancer's movement rather than the tracker's frame-to-frame jitter (in the synthetic
     corpus the jitter is about half the raw per-frame speed).
 
-    Shape: fake, real ``(B, T, 36)`` -> scalar.
+    Shape: fake ``(B', T, 36)`` with ``B'`` a multiple of ``B`` (several dances of each clip,
+    as for :func:`bone_length_loss`), real ``(B, T, 36)`` -> scalar.
     """
-    return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), joint_speed(smooth_in_time(real, sigma)).detach())
+    target = joint_speed(smooth_in_time(real, sigma)).detach()
+    target = target.repeat(fake.shape[0] // real.shape[0], 1)
+    return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), target)
 
 
 def bone_length_loss(fake, real, bones=BONES, min_px=1.0):

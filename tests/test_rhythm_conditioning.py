@@ -85,6 +85,9 @@ def test_speed_profile_loss_is_zero_for_the_same_motion_and_grows_with_stillness
     assert joint_speed(real).shape == (2, 49)
     assert speed_profile_loss(real, real).item() == pytest.approx(0.0, abs=1e-6)
     assert speed_profile_loss(still, real).item() == pytest.approx(joint_speed(real).mean().item(), rel=1e-3)
+    # two dances of each clip (as with --motion_prior): each judged against its own clip
+    both = torch.cat([real, still])
+    assert speed_profile_loss(both, real).item() == pytest.approx(joint_speed(real).mean().item() / 2, rel=1e-3)
 
 
 def test_smoothing_keeps_steady_motion_and_removes_frame_to_frame_jitter():
