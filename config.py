@@ -93,6 +93,14 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """argparse type: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, got %s" % text)
+    return value
+
+
 def probability(text):
     """argparse type: a number from 0 to 1."""
     value = float(text)
@@ -177,6 +185,11 @@ def train_parser():
                              "a random fraction below S, so that the decoder also learns to dance "
                              "the smaller song-level codes the encoder gives songs it has not heard "
                              "(0, the paper's: off; model/music_code.py)")
+    recipe.add_argument("--audio_gaps", type=non_negative_int, default=0, metavar="N",
+                        help="in training, cut up to N quiet gaps (0.1-0.5 s at 0.01-0.3 of the "
+                             "level) into each clip's music, the dance left as it was, so that a "
+                             "break in a song does not throw the dancer to a corner (0, the "
+                             "paper's: off; model/audio_gaps.py)")
     recipe.add_argument("--code_cap", type=non_negative, default=0.0, metavar="NORM",
                         help="scale down each frame's music code to at most this norm before the "
                              "pose generator decodes it, in training and inference (recorded in "

@@ -229,7 +229,7 @@ def dance_with_latents(G, music, real, heard):
     """
     noise = G.sample_noise(music)
     prior = prior_latent(noise, G.latent_dim, G.latent_kind)
-    code = G.audio_encoder(music)
+    code = G.encode(music)
     fake = G.decode(code, noise, latent=prior, **heard)
     if G.latent_kind == "choice":
         mean = log_variance = None

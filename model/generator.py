@@ -12,6 +12,7 @@ from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
+from .audio_gaps import cut_gaps
 from .dance_encoder import DanceEncoder
 from .genre_head import GenreHead
 from .music_code import cap_frame_norm, hold_clip_mean, shrink_clip_code
@@ -58,6 +59,9 @@ class Generator(nn.Module):
     ``code_shrink``: in training only, each clip's mean music code is pulled towards the batch's
     by a random fraction below this (:func:`model.music_code.shrink_clip_code`); 0, the paper's,
     leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
+    ``audio_gaps``: in training only, up to this many quiet gaps are cut into each clip's music
+    before it is encoded (:func:`model.audio_gaps.cut_gaps`); 0, the paper's, cuts none and draws
+    no random numbers. Not recorded in a checkpoint.
     ``code_cap``: None (the paper's), or the largest norm a frame's music code may have before it
     is decoded, in training and inference (:func:`model.music_code.cap_frame_norm`).
     ``code_hold``: every frame is decoded from its clip's mean music code
@@ -94,7 +98,7 @@ class Generator(nn.Module):
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_shrink=0.0,
                  code_cap=None, code_hold=False, genres=0, pose_output="joints", genre_gain=None,
-                 latent_dim=0, latent_kind="gaussian", max_bpm=None):
+                 latent_dim=0, latent_kind="gaussian", max_bpm=None, audio_gaps=0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -102,6 +106,9 @@ class Generator(nn.Module):
             raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
         if not 0.0 <= code_shrink <= 1.0:
             raise ValueError(f"code_shrink {code_shrink!r}: expected a number from 0 to 1")
+        if audio_gaps < 0:
+            raise ValueError(f"audio_gaps {audio_gaps!r}: expected 0 or more")
+        self.audio_gaps = audio_gaps
         self.edge_pad = edge_pad
         if code_cap is not None and not code_cap > 0:
             raise ValueError(f"code_cap {code_cap!r}: expected None or a positive norm")
@@ -150,7 +157,16 @@ class Generator(nn.Module):
     def forward(self, audio, noise=None, rhythm=None, genre=None, latent=None):
         if noise is None:
             noise = self.sample_noise(audio)
-        return self.decode(self.audio_encoder(audio), noise, rhythm, genre, latent)
+        return self.decode(self.encode(audio), noise, rhythm, genre, latent)
+
+    def encode(self, audio):
+        """The music code, with ``audio_gaps`` cut into the music first in training.
+
+        Shape: ``(B, T, 1600)`` raw int16-range -> ``(B, T, 256)``.
+        """
+        if self.training and self.audio_gaps:
+            audio = cut_gaps(audio, self.audio_gaps)
+        return self.audio_encoder(audio)
 
     def decode(self, music, noise, rhythm=None, genre=None, latent=None):
         """Poses from the music code: ``forward`` after the music encoder (for probes that
