@@ -186,7 +186,7 @@ def train_parser():
                              "the smaller song-level codes the encoder gives songs it has not heard "
                              "(0, the paper's: off; model/music_code.py)")
     recipe.add_argument("--audio_gaps", type=non_negative_int, default=0, metavar="N",
-                        help="in training, cut up to N quiet gaps (0.1-0.5 s at 0.01-0.3 of the "
+                        help="in training, cut up to N quiet gaps (0.1-2 s at 0.01-0.4 of the "
                              "level) into each clip's music, the dance left as it was, so that a "
                              "break in a song does not throw the dancer to a corner (0, the "
                              "paper's: off; model/audio_gaps.py)")
