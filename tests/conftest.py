@@ -88,6 +88,32 @@ def write_gcn(path):
     return str(path)
 
 
+def assert_training_only(**option):
+    """A Generator built with ``option`` dances as the plain one in eval mode, differently in
+    training, and the plain one draws no random numbers for it."""
+    import torch
+
+    from model.generator import Generator
+
+    torch.manual_seed(1)
+    plain = Generator(decoder_dropout=0.0)
+    changed = Generator(decoder_dropout=0.0, **option)
+    changed.load_state_dict(plain.state_dict())
+    audio, noise = torch.randn(16, 20, 1600) * 3000, torch.randn(16, 20, 10) * 0.33
+    plain.eval(), changed.eval()
+    with torch.no_grad():
+        assert torch.equal(plain(audio, noise), changed(audio, noise))  # inference: unchanged
+    plain.train(), changed.train()
+    with torch.no_grad():
+        torch.manual_seed(2)
+        trained_plain = plain(audio, noise)
+        state = torch.get_rng_state()
+        assert not torch.allclose(changed(audio, noise), trained_plain, atol=1e-4)
+        torch.manual_seed(2)
+        assert torch.equal(plain(audio, noise), trained_plain)
+        assert torch.equal(torch.get_rng_state(), state)  # off: no random numbers drawn
+
+
 def batch(size=2, seed=0):
     """A seeded random batch: music ``(size, 50, 1600)`` int16-range, poses ``(size, 50, 36)``."""
     import torch

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import train
-from conftest import write_gcn
+from conftest import assert_training_only, write_gcn
 from model import checkpoint
 from model.audio_gaps import GAP_FRAMES, GAP_GAIN, cut_gaps
 from model.gan import dance_with_latents
@@ -51,23 +51,7 @@ def test_a_clip_shorter_than_a_gap_is_cut_whole():
 
 
 def test_generator_cuts_gaps_only_in_training_and_only_when_asked():
-    torch.manual_seed(1)
-    plain = Generator(decoder_dropout=0.0)
-    gapped = Generator(decoder_dropout=0.0, audio_gaps=2)
-    gapped.load_state_dict(plain.state_dict())
-    audio, noise = torch.randn(16, 20, 1600) * 3000, torch.randn(16, 20, 10) * 0.33
-    plain.eval(), gapped.eval()
-    with torch.no_grad():
-        assert torch.equal(plain(audio, noise), gapped(audio, noise))  # inference: unchanged
-    plain.train(), gapped.train()
-    with torch.no_grad():
-        torch.manual_seed(2)
-        trained_plain = plain(audio, noise)
-        state = torch.get_rng_state()
-        assert not torch.allclose(gapped(audio, noise), trained_plain, atol=1e-4)
-        torch.manual_seed(2)
-        assert torch.equal(plain(audio, noise), trained_plain)
-        assert torch.equal(torch.get_rng_state(), state)  # audio_gaps 0 draws no random numbers
+    assert_training_only(audio_gaps=2)
     with pytest.raises(ValueError, match="audio_gaps"):
         Generator(audio_gaps=-1)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import train
-from conftest import write_gcn
+from conftest import assert_training_only, write_gcn
 from model import checkpoint
 from model.checkpoint import CheckpointError
 from model.music_code import cap_frame_norm, equalise_offsets, hold_clip_mean, shrink_clip_code
@@ -47,23 +47,7 @@ def test_shrink_passes_gradients_to_the_code():
 
 
 def test_generator_shrinks_only_in_training_and_only_when_asked():
-    torch.manual_seed(1)
-    plain = Generator(decoder_dropout=0.0)
-    shrinking = Generator(decoder_dropout=0.0, code_shrink=0.5)
-    shrinking.load_state_dict(plain.state_dict())
-    audio, noise = torch.randn(4, 20, 1600) * 3000, torch.randn(4, 20, 10) * 0.33
-    plain.eval(), shrinking.eval()
-    with torch.no_grad():
-        assert torch.equal(plain(audio, noise), shrinking(audio, noise))  # inference: unchanged
-    plain.train(), shrinking.train()
-    with torch.no_grad():
-        torch.manual_seed(2)
-        trained_plain = plain(audio, noise)
-        state = torch.get_rng_state()
-        assert not torch.allclose(shrinking(audio, noise), trained_plain, atol=1e-4)
-        torch.manual_seed(2)
-        assert torch.equal(plain(audio, noise), trained_plain)
-        assert torch.equal(torch.get_rng_state(), state)  # code_shrink 0 draws no random numbers
+    assert_training_only(code_shrink=0.5)
     with pytest.raises(ValueError, match="code_shrink"):
         Generator(code_shrink=-0.1)
 
