@@ -108,7 +108,6 @@ class Generator(nn.Module):
             raise ValueError(f"code_shrink {code_shrink!r}: expected a number from 0 to 1")
         if audio_gaps < 0:
             raise ValueError(f"audio_gaps {audio_gaps!r}: expected 0 or more")
-        self.audio_gaps = audio_gaps
         self.edge_pad = edge_pad
         if code_cap is not None and not code_cap > 0:
             raise ValueError(f"code_cap {code_cap!r}: expected None or a positive norm")
@@ -135,6 +134,7 @@ class Generator(nn.Module):
         self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
         self.code_shrink = code_shrink
+        self.audio_gaps = audio_gaps
         self.code_cap = code_cap
         self.audio_level = audio_level
         self.rhythm = rhythm
