@@ -425,6 +425,10 @@ def evaluate_parser(description, epilog):
                         help="noise draws per music clip for multimodality")
     parser.add_argument("--music-beats", default="librosa", choices=("librosa", "truth"),
                         help="music beats from librosa's tracker or from the synthetic sidecar")
+    parser.add_argument("--rhythm", default=None, choices=("librosa", "truth"),
+                        help="rhythm features the model hears (default: those it was trained "
+                             "with); librosa scores a generator trained on the true beats as "
+                             "a user's song would be danced, truth is the oracle")
     parser.add_argument("--sigma", type=float, default=0.1, help="beat alignment Gaussian width (s)")
     parser.add_argument("--tolerance", type=float, default=0.1, help="beat hit tolerance (s)")
     parser.add_argument("--distractors", type=int, default=9,

@@ -185,6 +185,10 @@ def evaluate(argv=None):
 
     beat_source = "librosa" if args.poses else args.music_beats  # a folder's songs have no true beats
     built = checkpoint.generator_args(args.model) if args.model else {}  # its rhythm features, too
+    if args.rhythm:
+        if not built.get("rhythm"):
+            raise DanceSynthError(f"--rhythm {args.rhythm}: {args.model or 'no --model'} hears no rhythm features")
+        built = {**built, "rhythm": args.rhythm}
     reference = train_set = None
     if have_data:
         held_out = DanceDataset(args.data, split=args.subset, split_rule=args.split,

@@ -12,6 +12,7 @@ import evaluate
 from conftest import write_corpus_file
 from dataset.audio import write_wav
 from dataset.dance_dataset import DanceDataset
+from dataset.errors import DanceSynthError
 from dataset.synthetic import generate_corpus, write_corpus
 from metrics.evaluation import (beat_scores, derangement, fid_in_sample_span, genre_accuracy, genre_labels,
                                 retrieval_accuracy, standardize, tempo_scores, window_beats)
@@ -211,6 +212,12 @@ def test_cli_with_tiny_checkpoints(corpus, embedding_file, checkpoints, tmp_path
     assert model["multimodality_px"] > 0 and model["wrist_range_px"] > 0 and model["ankle_range_px"] > 0
     assert truth["wrist_range_px"] > 0 and truth["ankle_range_px"] > 0
     assert truth["multimodality_px"] is None  # dancers_px: one held-out video, no sidecar genres
+
+
+def test_cli_rhythm_override_needs_a_generator_that_hears_rhythm(corpus, checkpoints):
+    generator, gcn = checkpoints
+    with pytest.raises(DanceSynthError, match="generator_0001.pth hears no rhythm features"):
+        evaluate.evaluate(["--model", generator, "--data", corpus, "--gcn", gcn, "--rhythm", "librosa"])
 
 
 def test_cli_with_a_genre_input_generator_keeps_an_untrained_row(corpus, embedding_file, checkpoints,

@@ -186,6 +186,14 @@ def test_a_rhythm_run_records_its_features_and_inference_computes_them_untold(ti
     results = json.loads(report.read_text())["results"]
     assert np.isfinite(results["model"]["median_step"]) and results["model"]["thrown_steps"] >= 0
 
+    add_sidecar(tiny_corpus)  # --rhythm truth: the same generator hears the true beats instead
+    assert evaluate.main(["--model", str(model), "--data", tiny_corpus, "--split", "videos:002",
+                          "--gcn", gcn, "--embedding", str(tmp_path / "emb.pth"), "--samples", "2",
+                          "--rhythm", "truth", "--json", str(report)]) in (None, 0)
+    oracle = json.loads(report.read_text())["results"]
+    assert oracle["ground_truth"]["median_step"] == results["ground_truth"]["median_step"]
+    assert oracle["model"]["median_step"] != results["model"]["median_step"]
+
 
 def test_truth_rhythm_names_a_clip_without_beats(tiny_corpus):
     add_sidecar(tiny_corpus)
