@@ -187,7 +187,8 @@ def evaluate(argv=None):
     built = checkpoint.generator_args(args.model) if args.model else {}  # its rhythm features, too
     if args.rhythm:
         if not built.get("rhythm"):
-            raise DanceSynthError(f"--rhythm {args.rhythm}: {args.model or 'no --model'} hears no rhythm features")
+            raise DanceSynthError(f"--rhythm {args.rhythm}: " + (f"{args.model} hears no rhythm features"
+                                                                 if args.model else "needs --model"))
         built = {**built, "rhythm": args.rhythm}
     reference = train_set = None
     if have_data:
