@@ -30,11 +30,10 @@ import torch
 
 from dataset.atomic import atomic_path, atomic_paths
 from dataset.errors import DanceSynthError
-from dataset.format import NOISE_DIM
 from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
-from .generator import LATENT_KINDS, Generator
+from .generator import LATENT_KINDS, Generator, latent_limit
 from .pose_generator import OUTPUTS as POSE_OUTPUTS
 from .st_gcn import STGCN
 
@@ -173,8 +172,8 @@ def generator_args(path, checkpoint=None):
             or not isinstance(cap, (int, float)) or not cap > 0
             or not isinstance(gain, (int, float)) or not gain > 0
             or ("genre_gain" in args and not genres)
-            or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM)
             or args.get("latent_kind", "gaussian") not in LATENT_KINDS
+            or not (isinstance(latent, int) and 0 <= latent <= latent_limit(args.get("latent_kind", "gaussian")))
             or not isinstance(max_bpm, (int, float)) or not max_bpm > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args
