@@ -245,6 +245,11 @@ def train_parser():
                         help="train on poses whose missing joints (OpenPose misses, stored as "
                              "(0, 0)) are interpolated over time, so that neither the L1 term nor "
                              "the discriminators teach the generator to throw a joint to the corner")
+    recipe.add_argument("--l1_relative", action=argparse.BooleanOptionalAction, default=False,
+                        help="the L1 term on poses laid out from the neck (its position, and every "
+                             "other joint relative to it), so that where the dancer stands, which the "
+                             "music does not say, does not drown the pose's error (model/losses.py; "
+                             "default: off, the paper's joints where they stand)")
     recipe.add_argument("--lambda_motion", type=float, default=0.0,
                         help="weight of a speed-profile term: L1 between the generated and the "
                              "real mean joint speed per frame (0 = off, the paper's)")

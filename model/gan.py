@@ -35,8 +35,8 @@ from .beat_choice import (assign_choices, beat_intervals, choice_uniforms, count
 from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, pose_perceptual_loss,
-                     speed_profile_loss)
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, neck_relative_l1,
+                     pose_perceptual_loss, speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
@@ -147,7 +147,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
-    (``alpha``, ``lambda_grad`` from ``args``), plus ``lambda_motion * motion`` when
+    (``alpha``, ``lambda_grad`` from ``args``; with ``args.l1_relative`` the L1 of the poses laid
+    out from the neck, :func:`model.losses.neck_relative_l1`), plus ``lambda_motion * motion`` when
     ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is. ``music_code``
@@ -170,7 +171,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
         "g_local_adv": bce(D_local(fake, logits=logits), 1.0, logits),
         "g_seq_adv": bce(score_fake, 1.0, logits),
         "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
-        "l1": F.l1_loss(recon, real),
+        "l1": neck_relative_l1(recon, real) if args.l1_relative else F.l1_loss(recon, real),
         "perceptual": pose_perceptual_loss(st_gcn, recon, real).float(),
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]

@@ -69,7 +69,8 @@ def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_bone=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False)
+                  motion_smooth=0.0, lambda_bone=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
+                  l1_relative=False)
     return argparse.Namespace(**{**values, **changes})
 
 
@@ -206,3 +207,39 @@ def test_a_choice_generator_trains_without_kl_and_records_its_kind(tiny_corpus, 
     model = train_tiny(tiny_corpus, tmp_path, "--latent", "4", "--latent_kind", "choice")
     assert checkpoint.generator_args(model)["latent_kind"] == "choice"
     assert checkpoint.load_generator(model).latent_kind == "choice"
+
+
+def test_the_neck_relative_l1_keeps_the_placement_out_of_the_pose():
+    from model.losses import neck_relative_l1
+
+    torch.manual_seed(0)
+    real = torch.randint(-16, 16, (2, 5, 36)) / 64.0  # sixty-fourths: every sum below is exact
+    shift = torch.tensor([0.25, -0.125]).repeat(18)  # the whole body elsewhere on the canvas
+    assert torch.nn.functional.l1_loss(real + shift, real) == 0.1875
+    assert neck_relative_l1(real + shift, real) == pytest.approx(0.1875 / 18)  # the neck's 2 of 36
+    # a body far off with its right wrist (joint 4) a little too low: the plain L1's gradient on the wrist
+    # says "move up and left" with the body; the neck-relative one says "raise the wrist" alone
+    fake = (real + shift).clone()
+    fake[..., 9] += 1 / 64
+    fake.requires_grad_(True)
+    neck_relative_l1(fake, real).backward()
+    assert (fake.grad[..., 9] > 0).all() and fake.grad[..., 8].eq(0).all()
+    assert fake.grad[..., [0, 1, 4, 5]].eq(0).all()  # nose and shoulders stand as the dancer's
+    plain = (real + shift).clone()
+    plain[..., 9] += 1 / 64
+    plain.requires_grad_(True)
+    torch.nn.functional.l1_loss(plain, real).backward()
+    assert (plain.grad[..., 9] < 0).all()
+
+
+def test_l1_relative_changes_the_logged_l1_of_a_training_step():
+    from conftest import frozen_gcn
+
+    def l1(relative):
+        torch.manual_seed(0)
+        nets = build_networks(torch.device("cpu"), latent_dim=4, latent_kind="choice")
+        args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, l1_relative=relative)
+        music, real = batch(4)
+        return training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)["l1"]
+
+    assert l1(True) != pytest.approx(l1(False), rel=1e-3)
