@@ -150,8 +150,8 @@ def true_latents(generator, dances, music=None, seed=0):
     choice) -> ``(N, L)`` float32 (``(N, T, 2 L)`` for a choice on every beat).
     """
     filled = np.stack([fill_missing_joints(dance) for dance in dances])
+    moves = filled - filled[:, :, 1:2]  # relative to the neck, as training picks
     if generator.latent_kind == "beat":
-        moves = filled - filled[:, :, 1:2]
         shape = (len(dances), dances.shape[1])
         errors = []
         for k in range(generator.latent_dim):
@@ -164,7 +164,6 @@ def true_latents(generator, dances, music=None, seed=0):
         return frame_latent(choices, intervals, generator.latent_dim)
     if generator.latent_kind == "choice":
         eye = torch.eye(generator.latent_dim)
-        moves = filled - filled[:, :, 1:2]  # relative to the neck, as training picks
         errors = []
         for k in range(generator.latent_dim):
             dance = generate_draws(generator, music.audio, 1, seed, music.rhythm, eye[k].expand(len(dances), -1))[:, 0]

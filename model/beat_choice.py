@@ -99,7 +99,13 @@ def nearest_choices(errors, weights):
     ``weights`` ``(B, T, J)`` (:func:`key_weights`) -> ``(B, J)`` int64. A key no frame weighs
     (none in this batch's clips) takes choice 0; no frame hears it.
     """
-    return torch.einsum("btj,btl->bjl", weights, errors.float()).argmin(dim=-1)
+    return key_scores(errors, weights).argmin(dim=-1)
+
+
+def key_scores(errors, weights):
+    """How far each choice's held dance is from the true dance around each key: the frames'
+    distances weighted by :func:`key_weights`. ``(B, T, L)``, ``(B, T, J)`` -> ``(B, J, L)``."""
+    return torch.einsum("btj,btl->bjl", weights, errors.float())
 
 
 def assign_choices(errors, weights, groups=None):
@@ -114,8 +120,7 @@ def assign_choices(errors, weights, groups=None):
 
     Shape: as :func:`nearest_choices`.
     """
-    scores = torch.einsum("btj,btl->bjl", weights, errors.float())
-    best, choices = scores.min(dim=-1)
+    best, choices = key_scores(errors, weights).min(dim=-1)
     heard = weights.sum(dim=1) > 0
     groups = torch.zeros(len(choices), dtype=torch.long, device=choices.device) if groups is None else groups
     misfit = torch.where(heard, best, torch.full_like(best, -1.0))
