@@ -609,6 +609,11 @@ class DanceDataset(Dataset):
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
         return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
 
+    def pose_windows(self):
+        """Every item's poses, item order: ``(N, 50, 36)`` float32 tensor, normalised as the items'
+        (no audio is copied)."""
+        return torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
+
     def pixel_poses(self):
         """The whole split's poses in pixels, ``(N, 50, 18, 2)`` float64, item order (missing
         joints at (0, 0) unless the dataset fills them); no audio is copied."""

@@ -50,7 +50,7 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
-                  "genre_gain", "latent_dim", "latent_kind", "max_bpm")
+                  "genre_gain", "latent_dim", "latent_kind", "max_bpm", "key_codebook")
 # generator options that lost their experiments and left the code (issue 36, docs/experiments.md)
 RETIRED_GENERATOR_ARGS = ("decoder_norm", "rhythm_tempo", "code_offset_norm")
 _SHOWN = 5  # keys listed in an error message
@@ -165,6 +165,8 @@ def generator_args(path, checkpoint=None):
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("code_hold", False) not in (False, True)
+            or args.get("key_codebook", False) not in (False, True)
+            or (args.get("key_codebook") and args.get("latent_kind") != "beat")
             or args.get("pose_output", "joints") not in POSE_OUTPUTS
             or (args.get("code_hold") and not args.get("rhythm"))
             or not (isinstance(genres, int) and (genres == 0 or genres >= 2))

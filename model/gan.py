@@ -31,12 +31,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from .beat_choice import (assign_choices, beat_intervals, choice_uniforms, count_choices, frame_latent,
-                          held_latent, key_count, key_weights, sample_choices)
+                          held_latent, key_count, key_weights, nearest_choices, sample_choices)
 from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
+from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, neck_relative_l1,
-                     pose_perceptual_loss, speed_profile_loss)
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, neck_relative,
+                     neck_relative_l1, pose_perceptual_loss, speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
@@ -250,8 +251,10 @@ def dance_with_latents(G, music, real, heard):
 def dance_with_beat_choices(G, music, real, heard):
     """:func:`dance_with_latents` for a choice on every beat (:mod:`model.beat_choice`):
     ``fake`` from choices drawn from the trigram prior, ``recon`` from each key's choice nearest
-    the true dance (:func:`held_choice_errors`, then :func:`model.beat_choice.assign_choices`),
-    whose trigrams then go into the prior's counts (training only).
+    the true dance (:func:`held_choice_errors`, then :func:`model.beat_choice.assign_choices`;
+    with ``key_codebook``, the nearest of the codebook's key poses,
+    :func:`model.key_codebook.key_pose_errors`), whose trigrams then go into the prior's counts
+    (training only).
 
     Returns ``(fake, recon, None, None, prior choices (B, J))``.
     """
@@ -262,19 +265,15 @@ def dance_with_beat_choices(G, music, real, heard):
     genre = heard.get("genre")
     prior = sample_choices(G.choice_counts, genre, choice_uniforms(noise, intervals, keys))
     fake = G.decode(code, noise, latent=frame_latent(prior, intervals, G.latent_dim), **heard)
-    errors = held_choice_errors(G, code.detach(), noise, real, heard)
-    fits = assign_choices(errors, key_weights(intervals, phase, keys), genre)
+    weights = key_weights(intervals, phase, keys)
+    if G.key_codebook:  # the choices are the codebook's key poses: the nearest one, as it is
+        fits = nearest_choices(key_pose_errors(G.key_poses, real, genre), weights)
+    else:
+        fits = assign_choices(held_choice_errors(G, code.detach(), noise, real, heard), weights, genre)
     if G.training:
         count_choices(G.choice_counts, fits, intervals, genre)
     recon = G.decode(code, noise, latent=frame_latent(fits, intervals, G.latent_dim), **heard)
     return fake.float(), recon.float(), None, None, prior
-
-
-def neck_relative(poses):
-    """Flat poses with every joint taken relative to the frame's neck (joint 1):
-    ``(B, T, 36)`` -> ``(B, T, 36)``."""
-    joints = poses.reshape(*poses.shape[:2], -1, 2)
-    return (joints - joints[:, :, 1:2]).reshape(poses.shape)
 
 
 @contextlib.contextmanager

@@ -29,6 +29,15 @@ def pose_perceptual_loss(st_gcn, fake, real, weights=PERCEPTUAL_WEIGHTS):
     return sum(w * F.l1_loss(f, r) for w, f, r in zip(weights, fake_features, real_features))
 
 
+def neck_relative(poses):
+    """Flat poses with every joint taken relative to the frame's neck (joint 1, which becomes 0).
+
+    Shape: ``(..., 36)`` -> the same.
+    """
+    joints = poses.reshape(*poses.shape[:-1], -1, 2)
+    return (joints - joints[..., 1:2, :]).reshape(poses.shape)
+
+
 def neck_relative_l1(fake, real):
     """L1 between poses laid out as the neck's position and every other joint relative to the neck.
 
