@@ -256,6 +256,12 @@ def train_parser():
                              "other joint relative to it), so that where the dancer stands, which the "
                              "music does not say, does not drown the pose's error (model/losses.py; "
                              "default: off, the paper's joints where they stand)")
+    recipe.add_argument("--perceptual_in_place", action=argparse.BooleanOptionalAction, default=False,
+                        help="the pose perceptual term compares the generated dance moved, clip by "
+                             "clip, onto the true dance's place (their necks' mean positions made "
+                             "equal): the frozen ST-GCN sees absolute positions, and a dance in the "
+                             "wrong place costs about as much as a wrong dance (model/losses.py "
+                             "moved_to_place; default: off, the paper's)")
     recipe.add_argument("--lambda_motion", type=float, default=0.0,
                         help="weight of a speed-profile term: L1 between the generated and the "
                              "real mean joint speed per frame (0 = off, the paper's)")

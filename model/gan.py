@@ -36,7 +36,7 @@ from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, neck_relative,
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, moved_to_place, neck_relative,
                      neck_relative_l1, pose_perceptual_loss, speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
@@ -149,7 +149,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
     (``alpha``, ``lambda_grad`` from ``args``; with ``args.l1_relative`` the L1 of the poses laid
-    out from the neck, :func:`model.losses.neck_relative_l1`), plus ``lambda_motion * motion`` when
+    out from the neck, :func:`model.losses.neck_relative_l1`; with ``args.perceptual_in_place``
+    the perceptual term of the dance moved onto the true dance's place,
+    :func:`model.losses.moved_to_place`), plus ``lambda_motion * motion`` when
     ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is. ``music_code``
@@ -173,7 +175,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
         "g_seq_adv": bce(score_fake, 1.0, logits),
         "feature_matching": feature_matching_loss(feats_fake, feats_real).float(),
         "l1": neck_relative_l1(recon, real) if args.l1_relative else F.l1_loss(recon, real),
-        "perceptual": pose_perceptual_loss(st_gcn, recon, real).float(),
+        "perceptual": pose_perceptual_loss(st_gcn, moved_to_place(recon, real) if args.perceptual_in_place
+                                           else recon, real).float(),
     }
     total = (terms["g_local_adv"] + terms["g_seq_adv"] + terms["feature_matching"]
              + args.alpha * terms["l1"] + args.lambda_grad * terms["perceptual"])

@@ -38,6 +38,21 @@ def neck_relative(poses):
     return (joints - joints[..., 1:2, :]).reshape(poses.shape)
 
 
+def moved_to_place(fake, real):
+    """``fake`` moved, clip by clip, so that its neck's mean position over the clip is ``real``'s.
+
+    The dance itself (its pose in every frame, and how its neck moves within the clip) is kept;
+    only where the dancer stands changes, a shift whose gradient is dropped by construction (each
+    clip's shift is the mean of its own neck, so the result does not depend on ``fake``'s place).
+    Shape: ``fake``, ``real`` ``(B, T, 36)`` flat poses (joint 1 the neck) -> ``(B, T, 36)``.
+    """
+    def mean_neck(poses):
+        return poses.reshape(*poses.shape[:-1], -1, 2)[:, :, 1].mean(dim=1)  # (B, 2)
+
+    shift = (mean_neck(real.to(fake.dtype)) - mean_neck(fake))[:, None, None]
+    return (fake.reshape(*fake.shape[:-1], -1, 2) + shift).reshape(fake.shape)
+
+
 def neck_relative_l1(fake, real):
     """L1 between poses laid out as the neck's position and every other joint relative to the neck.
 

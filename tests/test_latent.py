@@ -70,7 +70,7 @@ def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, gp_every=1, lambda_motion=0.0,
                   motion_smooth=0.0, lambda_bone=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
-                  l1_relative=False)
+                  l1_relative=False, perceptual_in_place=False)
     return argparse.Namespace(**{**values, **changes})
 
 
@@ -230,6 +230,30 @@ def test_the_neck_relative_l1_keeps_the_placement_out_of_the_pose():
     plain.requires_grad_(True)
     torch.nn.functional.l1_loss(plain, real).backward()
     assert (plain.grad[..., 9] < 0).all()
+
+
+def test_the_perceptual_term_in_place_sees_the_dance_and_not_where_it_stands():
+    from conftest import frozen_gcn
+    from model.losses import moved_to_place, pose_perceptual_loss
+
+    torch.manual_seed(0)
+    real = torch.rand(2, 50, 36) * 0.5
+    shift = torch.tensor([0.25, -0.125]).repeat(18)
+    elsewhere = real + shift * torch.tensor([1.0, -2.0])[:, None, None]  # each clip somewhere else
+    assert torch.allclose(moved_to_place(elsewhere, real), real, atol=1e-6)
+    gcn = frozen_gcn()
+    assert pose_perceptual_loss(gcn, elsewhere, real) > 0.1
+    assert pose_perceptual_loss(gcn, moved_to_place(elsewhere, real), real) < 1e-4
+    # the neck's own movement inside the clip is part of the dance and stays
+    swaying = real.clone()
+    swaying.view(2, 50, 18, 2)[:, :, 1, 0] += torch.linspace(-0.1, 0.1, 50)
+    moved = moved_to_place(swaying, real).view(2, 50, 18, 2)
+    assert torch.allclose(moved[:, :, 1, 0] - real.view(2, 50, 18, 2)[:, :, 1, 0], torch.linspace(-0.1, 0.1, 50))
+    # and where the dancer stands gets no gradient from the term
+    fake = (real + shift).requires_grad_(True)
+    pose_perceptual_loss(gcn, moved_to_place(fake, real), real + 0.01 * torch.randn_like(real)).backward()
+    per_clip_x = fake.grad.view(2, 50, 18, 2)[..., 0].sum(dim=(1, 2))
+    assert torch.allclose(per_clip_x, torch.zeros(2), atol=1e-6)
 
 
 def test_l1_relative_changes_the_logged_l1_of_a_training_step():
