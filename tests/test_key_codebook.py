@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import batch, frozen_gcn
+import train
+from conftest import batch, frozen_gcn, write_gcn
 from model import checkpoint
 from model.gan import build_networks, build_optimizers, training_step
 from model.generator import Generator
@@ -107,3 +108,9 @@ def test_train_fits_the_codebook_and_records_it(tiny_corpus, tmp_path):
     assert loaded.key_poses.shape == (1, 4, 36) and loaded.key_poses.abs().sum() > 0
     assert torch.equal(loaded.key_poses[0, :, 2:4], torch.zeros(4, 2))  # relative to the neck
     assert loaded.choice_counts.sum() > 0
+
+
+def test_train_refuses_a_codebook_without_a_choice_on_every_beat(tiny_corpus, tmp_path, capsys):
+    assert train.main(["--data", tiny_corpus, "--pretrain_GCN", write_gcn(tmp_path / "gcn.pth"), "--split", "all",
+                       "--out", str(tmp_path / "run"), "--batch_size", "2", "--latent", "4", "--key_codebook"]) == 1
+    assert "--key_codebook fixes the choices of a choice on every beat" in capsys.readouterr().err
