@@ -607,7 +607,7 @@ class DanceDataset(Dataset):
         """The whole split at once: audio ``(N, 50, 1600)`` and pose ``(N, 50, 36)``, float32
         copies, item order."""
         audio = self._audio.reshape(-1, SAMPLE_FRAMES, SAMPLES_PER_FRAME).astype(np.float32)
-        return torch.from_numpy(audio), torch.from_numpy(self._pose.reshape(-1, SAMPLE_FRAMES, POSE_DIM).copy())
+        return torch.from_numpy(audio), self.pose_windows()
 
     def pose_windows(self):
         """Every item's poses, item order: ``(N, 50, 36)`` float32 tensor, normalised as the items'

@@ -302,11 +302,12 @@ def best_choice(G, code, noise, real, heard):
     Shape: ``code`` (B, T, 256), ``real`` (B, T, 36) -> (B, L).
     """
     eye = torch.eye(G.latent_dim, device=code.device, dtype=code.dtype)
+    target = neck_relative(real)
     errors = []
     with batch_statistics_only(G), torch.no_grad():
         for k in range(G.latent_dim):
             dance = G.decode(code, noise, latent=eye[k].expand(len(code), -1), **heard)
-            errors.append((neck_relative(dance.float()) - neck_relative(real)).abs().mean(dim=(1, 2)))
+            errors.append((neck_relative(dance.float()) - target).abs().mean(dim=(1, 2)))
     return eye[torch.stack(errors, dim=1).argmin(dim=1)]
 
 
@@ -317,12 +318,13 @@ def held_choice_errors(G, code, noise, real, heard):
     Danced without gradients (:func:`batch_statistics_only`). Shape: ``code`` (B, T, 256),
     ``real`` (B, T, 36) -> (B, T, L).
     """
+    target = neck_relative(real)
     errors = []
     with batch_statistics_only(G), torch.no_grad():
         for k in range(G.latent_dim):
             held = held_latent(k, code.shape[:2], G.latent_dim, code.device)
             dance = G.decode(code, noise, latent=held, **heard)
-            errors.append((neck_relative(dance.float()) - neck_relative(real)).abs().mean(dim=2))
+            errors.append((neck_relative(dance.float()) - target).abs().mean(dim=2))
     return torch.stack(errors, dim=-1)
 
 
