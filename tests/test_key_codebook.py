@@ -10,7 +10,8 @@ from conftest import batch, frozen_gcn, write_gcn
 from model import checkpoint
 from model.gan import build_networks, build_optimizers, training_step
 from model.generator import Generator
-from model.key_codebook import fit_key_poses, key_pose_errors, kmeans, on_beat_frames
+from dataset.skeleton import normalize
+from model.key_codebook import all_joints_seen, fit_key_poses, key_pose_errors, kmeans, on_beat_frames
 from model.losses import neck_relative
 from test_beat_choice import rhythm_with_beats
 from test_latent import _args, train_tiny
@@ -63,8 +64,23 @@ def test_the_codebook_holds_each_genres_key_poses_relative_to_the_neck():
     assert max(wrists, key=lambda w: w[1])[1] == pytest.approx(lowered[1], abs=0.05)
     assert torch.allclose(codebook[1, :, 8:10], torch.tensor([wide, wide]), atol=1e-6)
     # 3 frames on a beat in every 5 (0, 1, 4): 48 for genre 0's two clips, 24 for genre 1
-    with pytest.raises(ValueError, match="genre 1: 24 training frames on a beat, fewer than the 30"):
+    with pytest.raises(ValueError, match="genre 1: 24 training frames on a beat with every joint seen, fewer than the 30"):
         fit_key_poses(poses, rhythm, 30, groups, group_count=2)
+
+
+def test_frames_with_a_missing_joint_are_left_out_of_the_codebook():
+    # one clip holds one pose; a tenth of its frames lose the left wrist (pixel (0, 0)), which
+    # relative to the neck is far from the pose: with 2 key poses to find, k-means++ would give
+    # one of them to those frames
+    frames = 40
+    pose = pose_with_wrist((0.2, 0.1), (0.5, 0.1))
+    clip = pose.expand(frames, -1).clone().reshape(frames, 18, 2)
+    clip[::10, 7] = normalize(torch.zeros(2))
+    clip = clip.reshape(1, frames, 36)
+    seen = all_joints_seen(clip)
+    assert seen.sum() == 36 and not seen[0, ::10].any()
+    codebook = fit_key_poses(clip, rhythm_with_beats(1, frames, 5.0), 2)
+    assert torch.allclose(codebook[0], neck_relative(pose).expand(2, -1), atol=1e-6)
 
 
 def test_key_pose_errors_measure_each_frame_against_its_genres_poses():
