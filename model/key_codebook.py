@@ -15,7 +15,7 @@ needed at inference, where the prior draws the choices; the codebook is kept in 
 
 import torch
 
-from dataset.skeleton import normalize
+from dataset.skeleton import denormalize, missing_mask
 from .beat_choice import beat_intervals, key_count, key_weights
 from .losses import neck_relative
 
@@ -59,13 +59,12 @@ def kmeans(points, count, seed=0, rounds=ROUNDS):
 
 
 def all_joints_seen(poses):
-    """Which frames show every joint: none stored as missing (pixel (0, 0), here normalised).
+    """Which frames show every joint: none stored as missing (:func:`dataset.skeleton.missing_mask`).
 
     Shape: ``(N, T, 36)`` normalised -> ``(N, T)`` bool.
     """
-    missing_at = normalize(torch.zeros(2, dtype=poses.dtype, device=poses.device))
-    joints = poses.reshape(*poses.shape[:-1], -1, 2)
-    return ~((joints - missing_at).abs() <= 1e-6).all(dim=-1).any(dim=-1)
+    joints = denormalize(poses.detach().cpu().reshape(*poses.shape[:-1], -1, 2))
+    return ~torch.as_tensor(missing_mask(joints)).any(dim=-1).to(poses.device)
 
 
 def fit_key_poses(poses, rhythm, count, groups=None, group_count=1, seed=0):

@@ -7,10 +7,10 @@ import torch
 
 import train
 from conftest import batch, frozen_gcn, write_gcn
+from dataset.skeleton import normalize
 from model import checkpoint
 from model.gan import build_networks, build_optimizers, training_step
 from model.generator import Generator
-from dataset.skeleton import normalize
 from model.key_codebook import all_joints_seen, fit_key_poses, key_pose_errors, kmeans, on_beat_frames
 from model.losses import neck_relative
 from test_beat_choice import rhythm_with_beats
