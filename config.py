@@ -277,6 +277,13 @@ def train_parser():
                         help="weight of a bone-length term: every generated frame's bone lengths "
                              "against the clip's dancer's (mean |log ratio|), for every latent "
                              "choice, so no skeleton comes apart (0 = off, the paper's)")
+    recipe.add_argument("--lambda_move", type=non_negative, default=0.0,
+                        help="weight of a move-size term: L1 between how far each joint of the "
+                             "generated dance moves around the neck per frame, averaged over the "
+                             "clip, and the dancer's, for every latent choice, on poses blurred by "
+                             "--motion_smooth (L1 reaches only the choice that fits and shrinks it "
+                             "to the mean of its moves; model/losses.py move_size_loss; 0 = off, "
+                             "the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

@@ -8,7 +8,7 @@ Per iteration, on a batch of (music, dance) pairs:
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, + lambda_bone * L_bone with --lambda_bone,
-        not the paper's)
+        + lambda_move * L_move with --lambda_move, not the paper's)
      with --latent L (not the paper's): the generator dances twice, from a prior latent (fake,
      what the discriminators see) and from its encoding of the true dance (recon, what L1,
      perceptual and motion compare), + lambda_kl * KL + lambda_latent * latent regression
@@ -36,14 +36,14 @@ from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, moved_to_place, neck_relative,
-                     neck_relative_l1, pose_perceptual_loss, speed_profile_loss)
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss, moved_to_place,
+                     neck_relative, neck_relative_l1, pose_perceptual_loss, speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "kl" and "latent" with --latent
+# "bone" with --lambda_bone, "move" with --lambda_move, "kl" and "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -154,7 +154,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     :func:`model.losses.moved_to_place`), plus ``lambda_motion * motion`` when
     ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
-    (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is. ``music_code``
+    (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is, and
+    ``lambda_move * move`` (:func:`move_size_loss`, on both dances, blurred as the motion term)
+    when ``args.lambda_move`` is. ``music_code``
     (optional) replaces encoding ``music`` in both sequence-discriminator passes; ``rhythm``
     conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
@@ -188,6 +190,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     if args.lambda_bone:
         terms["bone"] = bone_length_loss(danced, real)
         total = total + args.lambda_bone * terms["bone"]
+    if args.lambda_move:
+        terms["move"] = move_size_loss(danced, real, args.motion_smooth)
+        total = total + args.lambda_move * terms["move"]
     return total, terms
 
 

@@ -69,7 +69,7 @@ def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_bone=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
+                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
                   l1_relative=False, perceptual_in_place=False)
     return argparse.Namespace(**{**values, **changes})
 
@@ -119,6 +119,17 @@ def test_a_training_step_with_the_bone_term_logs_it():
     music, real = batch(4)
     terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
     assert terms["bone"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
+
+
+def test_a_training_step_with_the_move_term_logs_it_for_both_dances():
+    from conftest import frozen_gcn
+
+    torch.manual_seed(0)
+    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_move=100.0, motion_smooth=1.0)
+    music, real = batch(4)
+    terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
+    assert terms["move"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
 
 
 def test_the_motion_term_reaches_the_prior_choice_only_with_motion_prior():

@@ -21,7 +21,7 @@ from dataset.skeleton import fill_missing_joints
 from dataset.synthetic_music import Song, first_downbeat, song_beats
 from model import checkpoint, gan
 from model.generator import Generator
-from model.losses import joint_speed, smooth_in_time, speed_profile_loss
+from model.losses import joint_move_sizes, joint_speed, move_size_loss, smooth_in_time, speed_profile_loss
 from model.sequence_discriminator import SequenceDiscriminator
 
 R = len(FEATURES)
@@ -99,6 +99,24 @@ def test_smoothing_keeps_steady_motion_and_removes_frame_to_frame_jitter():
     assert smooth_in_time(jitter, 1.0)[:, 5:-5].abs().max() < 0.02 * 0.02
     assert speed_profile_loss(glide + jitter, glide, sigma=1.0).item() < 0.05 * speed_profile_loss(
         glide + jitter, glide).item()  # what is left comes from the clip's ends
+
+
+def test_move_size_loss_ignores_where_the_dancer_walks_and_counts_how_far_the_limbs_swing():
+    t = torch.arange(50, dtype=torch.float32)
+    swing = torch.zeros(2, 50, 18, 2)
+    swing[:, :, 4, 1] = 0.1 * torch.sin(t * 0.6)  # the right wrist swings up and down
+    swing = swing.reshape(2, 50, 36)
+    walk = (0.02 * t)[None, :, None].expand(2, 50, 36)  # the whole body walks, every joint alike
+    sizes = joint_move_sizes(swing)
+    assert sizes.shape == (2, 18) and sizes[:, 4].min() > 0.01
+    assert sizes[:, [j for j in range(18) if j != 4]].max() < 1e-3
+    assert move_size_loss(swing + walk, swing).item() == pytest.approx(0.0, abs=1e-6)
+    half = swing / 2
+    assert move_size_loss(half, swing).item() == pytest.approx(sizes[:, 4].mean().item() / 2 / 18, rel=1e-2)
+    # two dances of each clip: the still one costs the whole size, the swinging one nothing
+    still = torch.zeros_like(swing)
+    assert move_size_loss(torch.cat([swing, still]), swing).item() == pytest.approx(
+        sizes[:, 4].mean().item() / 2 / 18, rel=1e-2)
 
 
 def test_fill_missing_joints_interpolates_over_time():
