@@ -317,6 +317,12 @@ def train_parser():
                           "rounds to exactly 1 above a logit of about 17, where the paper's BCE "
                           "is clamped at 100 and has no gradient, so a discriminator that sure "
                           "never recovers (the repertoire run's did at iteration 392)")
+    opt.add_argument("--lambda_r1", type=non_negative, default=0.0, metavar="GAMMA",
+                     help="R1 penalty on the local discriminator (not the paper's): GAMMA / 2 times "
+                          "the squared gradient of its logits at the real windows, so that it cannot "
+                          "win outright early in training (a seed's local discriminator did within "
+                          "126 iterations, and its generator's skeleton collapsed to a point; "
+                          "0 = off, the paper's)")
     opt.add_argument("--lambda_gp", type=float, default=1.0,
                      help="weight of the sequence discriminator's gradient penalty")
     opt.add_argument("--gp_every", type=positive_int, default=1, metavar="K",

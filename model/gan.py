@@ -3,6 +3,7 @@
 Per iteration, on a batch of (music, dance) pairs:
   1. the generator dances the music:                  fake = G(music, noise)
   2. local discriminator step (5-frame windows):       0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))
+       (with --lambda_r1, not the paper's: + lambda_r1 / 2 * R1 at the real windows)
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
        (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
   4. generator step (when asked):
@@ -37,13 +38,15 @@ from .generator import Generator, prior_latent
 from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
 from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss, moved_to_place,
-                     neck_relative, neck_relative_l1, pose_perceptual_loss, speed_profile_loss)
+                     neck_relative, neck_relative_l1, pose_perceptual_loss, real_gradient_penalty,
+                     speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "move" with --lambda_move, "kl" and "latent" with --latent
+# "bone" with --lambda_bone, "move" with --lambda_move, "local_r1" with --lambda_r1, "kl" and
+# "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -114,10 +117,16 @@ def bce(output, target, logits=False):
         return loss(output, torch.full_like(output, target))
 
 
-def local_discriminator_loss(D_local, real, fake, logits=False):
-    """``0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))`` over the 16 windows of each sequence."""
-    return 0.5 * (bce(D_local(real, logits=logits), 1.0, logits)
+def local_discriminator_loss(D_local, real, fake, logits=False, lambda_r1=0.0):
+    """``0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))`` over the 16 windows of each sequence,
+    plus ``lambda_r1 / 2 * R1`` (:func:`real_gradient_penalty`) when ``lambda_r1`` is set;
+    returns (loss, R1 or None)."""
+    loss = 0.5 * (bce(D_local(real, logits=logits), 1.0, logits)
                   + bce(D_local(fake, logits=logits), 0.0, logits))
+    if not lambda_r1:
+        return loss, None
+    r1 = real_gradient_penalty(D_local, real)
+    return loss + 0.5 * lambda_r1 * r1, r1
 
 
 def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None,
@@ -378,7 +387,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
     with phase("local_d"):
         with cast():
-            d_local = local_discriminator_loss(D_local, real, fake.detach(), args.d_logits)
+            d_local, r1 = local_discriminator_loss(D_local, real, fake.detach(), args.d_logits,
+                                                   args.lambda_r1)
         optimizers["local_discriminator"].zero_grad(set_to_none=True)
         d_local.backward()
         optimizers["local_discriminator"].step()
@@ -396,6 +406,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         optimizers["sequence_discriminator"].step()
 
     losses = {"d_local": d_local, "d_seq": d_seq}
+    if r1 is not None:
+        losses["local_r1"] = r1
     if gp is not None:
         losses["gradient_penalty"] = gp
     if update_generator:

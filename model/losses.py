@@ -103,6 +103,19 @@ def gradient_penalty(discriminator, real, fake, audio):
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
+def real_gradient_penalty(discriminator, real):
+    """R1 (Mescheder et al. 2018): ``mean ||grad_x sum_w logit_w(x)||^2`` at the real sequences,
+    the gradient of the scores of all of a sequence's windows together. It keeps a
+    discriminator's surface flat around the real data, so it cannot grow sure of every
+    fake while the generator's dances are still far from the dancers'.
+
+    Shape: real ``(B, T, 36)``; ``discriminator(x, logits=True)`` -> ``(B, W)``. Output: scalar.
+    """
+    real = real.detach().requires_grad_(True)
+    grad, = torch.autograd.grad(discriminator(real, logits=True).sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 def joint_speed(poses, eps=1e-8):
     """Mean joint speed per frame step: ``(B, T, 36)`` flat poses -> ``(B, T - 1)`` (normalised
     units per frame; ``eps`` keeps the gradient finite for a joint at rest)."""

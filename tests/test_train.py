@@ -261,6 +261,29 @@ def test_ema_warms_up_then_averages_at_its_decay():
     assert ema.module[1].num_batches_tracked.item() == net[1].num_batches_tracked.item() == 5
 
 
+def test_the_local_r1_penalty_adds_its_weighted_gradient_norm_and_trains_the_discriminator():
+    torch.manual_seed(5)
+    nets = gan.build_networks(torch.device("cpu"))
+    _, real = batch(seed=6)
+    fake = torch.rand_like(real) * 2 - 1
+    D_local = nets["local_discriminator"].eval()  # no dropout: the passes agree
+    plain, none = gan.local_discriminator_loss(D_local, real, fake, logits=True)
+    penalised, r1 = gan.local_discriminator_loss(D_local, real, fake, logits=True, lambda_r1=0.5)
+    x = real.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(D_local(x, logits=True).sum(), x)
+    assert none is None and r1.item() == pytest.approx(grad.pow(2).flatten(1).sum(1).mean().item(), rel=1e-5)
+    assert penalised.item() == pytest.approx(plain.item() + 0.25 * r1.item(), rel=1e-6)
+    penalised.backward()  # the penalty's graph reaches the weights
+    assert all(p.grad is not None for p in D_local.parameters())
+
+    args = args_for("--lambda_r1", "1", "--d_logits")
+    values = gan.training_step(nets, gan.build_optimizers(nets, args), frozen_gcn(), *batch(seed=6), args,
+                               enabled_speedups(args))
+    assert values["local_r1"] > 0 and math.isfinite(values["d_local"])
+    assert gan.training_step(nets, gan.build_optimizers(nets, args_for()), frozen_gcn(), *batch(seed=6),
+                             args_for()).keys().isdisjoint({"local_r1"})
+
+
 def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others():
     torch.manual_seed(5)
     nets = gan.build_networks(torch.device("cpu"))
