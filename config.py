@@ -323,6 +323,11 @@ def train_parser():
                           "win outright early in training (a seed's local discriminator did within "
                           "126 iterations, and its generator's skeleton collapsed to a point; "
                           "0 = off, the paper's)")
+    opt.add_argument("--lambda_r1_seq", type=non_negative, default=0.0, metavar="GAMMA",
+                     help="R1 penalty on the sequence discriminator (not the paper's): GAMMA / 2 "
+                          "times the squared gradient of its logits at the real dances, their "
+                          "music heard. The paper's gradient penalty is on the probability, which "
+                          "stops holding the logits' slope once the sigmoid saturates (0 = off)")
     opt.add_argument("--lambda_gp", type=float, default=1.0,
                      help="weight of the sequence discriminator's gradient penalty")
     opt.add_argument("--gp_every", type=positive_int, default=1, metavar="K",

@@ -5,7 +5,8 @@ Per iteration, on a batch of (music, dance) pairs:
   2. local discriminator step (5-frame windows):       0.5 * (BCE(D_l(real), 1) + BCE(D_l(fake), 0))
        (with --lambda_r1, not the paper's: + lambda_r1 / 2 * R1 at the real windows)
   3. sequence discriminator step (music-conditioned):  0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + GP
-       (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others)
+       (with --gp_every K, not the paper's: K * GP on every K-th step, none on the others;
+        with --lambda_r1_seq, not the paper's: + lambda_r1_seq / 2 * R1 at the real sequences)
   4. generator step (when asked):
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, + lambda_bone * L_bone with --lambda_bone,
@@ -45,8 +46,8 @@ from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "move" with --lambda_move, "local_r1" with --lambda_r1, "kl" and
-# "latent" with --latent
+# "bone" with --lambda_bone, "move" with --lambda_move, "local_r1" with --lambda_r1,
+# "sequence_r1" with --lambda_r1_seq, "kl" and "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -125,19 +126,21 @@ def local_discriminator_loss(D_local, real, fake, logits=False, lambda_r1=0.0):
                   + bce(D_local(fake, logits=logits), 0.0, logits))
     if not lambda_r1:
         return loss, None
-    r1 = real_gradient_penalty(D_local, real)
+    r1 = real_gradient_penalty(functools.partial(D_local, logits=True), real)
     return loss + 0.5 * lambda_r1 * r1, r1
 
 
 def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=None, rhythm=None,
-                                logits=False):
-    """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``; returns (loss, GP).
+                                logits=False, lambda_r1=0.0):
+    """``0.5 * (BCE(D_s(real), 1) + BCE(D_s(fake), 0)) + lambda_gp * GP``, plus
+    ``lambda_r1 / 2 * R1`` (:func:`real_gradient_penalty` of the logits, the same music heard)
+    when ``lambda_r1`` is set; returns (loss, GP, R1), each penalty None when not computed.
 
     With ``music_code`` (from :func:`shared_music_code`) the passes use it instead of encoding
     ``music`` each time; ``rhythm`` conditions them (when ``D_s`` hears it). ``lambda_gp=None``
-    leaves the penalty pass out (a lazy-regularisation step): returns (BCE terms, None).
-    ``logits``: the BCE terms from the scores before the sigmoid (:func:`bce`); the penalty is
-    always on the probability, as the paper's.
+    leaves the penalty pass out (a lazy-regularisation step). ``logits``: the BCE terms from the
+    scores before the sigmoid (:func:`bce`); the penalty is always on the probability, as the
+    paper's: where the sigmoid saturates it no longer holds the logits' slope, which R1 does.
     """
     condition = {} if rhythm is None else {"rhythm": rhythm}
     if music_code is None:
@@ -147,10 +150,14 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
     score_real, _ = critic(real, audio, logits=logits)
     score_fake, _ = critic(fake, audio, logits=logits)
     loss = 0.5 * (bce(score_real, 1.0, logits) + bce(score_fake, 0.0, logits))
-    if lambda_gp is None:
-        return loss, None
-    gp = gradient_penalty(critic, real, fake, audio)
-    return loss + lambda_gp * gp, gp
+    gp = r1 = None
+    if lambda_gp is not None:
+        gp = gradient_penalty(critic, real, fake, audio)
+        loss = loss + lambda_gp * gp
+    if lambda_r1:
+        r1 = real_gradient_penalty(lambda x: critic(x, audio, logits=True)[0], real)
+        loss = loss + 0.5 * lambda_r1 * r1
+    return loss, gp, r1
 
 
 def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None, recon=None):
@@ -396,11 +403,12 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     lambda_gp = args.lambda_gp * args.gp_every if penalise else None
     with phase("sequence_d"):
         with cast():
-            passes = 3 if penalise else 2  # real, fake (and the penalty's interpolates)
+            # real, fake (and the penalties' interpolates and real copy)
+            passes = 2 + penalise + bool(args.lambda_r1_seq)
             code = shared_music_code(unwrap(D_seq), music, passes) if share else None
-            d_seq, gp = sequence_discriminator_loss(D_seq, real, fake.detach(), music,
-                                                    lambda_gp, music_code=code, rhythm=d_rhythm,
-                                                    logits=args.d_logits)
+            d_seq, gp, seq_r1 = sequence_discriminator_loss(
+                D_seq, real, fake.detach(), music, lambda_gp, music_code=code, rhythm=d_rhythm,
+                logits=args.d_logits, lambda_r1=args.lambda_r1_seq)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()
@@ -408,6 +416,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     losses = {"d_local": d_local, "d_seq": d_seq}
     if r1 is not None:
         losses["local_r1"] = r1
+    if seq_r1 is not None:
+        losses["sequence_r1"] = seq_r1
     if gp is not None:
         losses["gradient_penalty"] = gp
     if update_generator:

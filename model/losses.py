@@ -103,16 +103,16 @@ def gradient_penalty(discriminator, real, fake, audio):
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
-def real_gradient_penalty(discriminator, real):
-    """R1 (Mescheder et al. 2018): ``mean ||grad_x sum_w logit_w(x)||^2`` at the real sequences,
-    the gradient of the scores of all of a sequence's windows together. It keeps a
-    discriminator's surface flat around the real data, so it cannot grow sure of every
-    fake while the generator's dances are still far from the dancers'.
+def real_gradient_penalty(critic, real):
+    """R1 (Mescheder et al. 2018): ``mean ||grad_x sum critic(x)||^2`` at the real sequences,
+    ``critic`` giving a discriminator's logits (for the local one, all of a sequence's windows
+    together). It keeps a discriminator's surface flat around the real data, so that it cannot
+    grow sure of every fake while the generator's dances are still far from the dancers'.
 
-    Shape: real ``(B, T, 36)``; ``discriminator(x, logits=True)`` -> ``(B, W)``. Output: scalar.
+    Shape: real ``(B, T, 36)``; ``critic(x)`` -> ``(B, ...)`` logits. Output: scalar.
     """
     real = real.detach().requires_grad_(True)
-    grad, = torch.autograd.grad(discriminator(real, logits=True).sum(), real, create_graph=True)
+    grad, = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
 
 

@@ -281,7 +281,29 @@ def test_the_local_r1_penalty_adds_its_weighted_gradient_norm_and_trains_the_dis
                                enabled_speedups(args))
     assert values["local_r1"] > 0 and math.isfinite(values["d_local"])
     assert gan.training_step(nets, gan.build_optimizers(nets, args_for()), frozen_gcn(), *batch(seed=6),
-                             args_for()).keys().isdisjoint({"local_r1"})
+                             args_for()).keys().isdisjoint({"local_r1", "sequence_r1"})
+
+
+def test_the_sequence_r1_penalty_is_the_logits_gradient_at_the_real_dances_with_their_music():
+    torch.manual_seed(5)
+    nets = gan.build_networks(torch.device("cpu"))
+    music, real = batch(seed=6)
+    fake = torch.rand_like(real) * 2 - 1
+    D_seq = nets["sequence_discriminator"].eval()
+    plain, _, none = gan.sequence_discriminator_loss(D_seq, real, fake, music, None, logits=True)
+    penalised, _, r1 = gan.sequence_discriminator_loss(D_seq, real, fake, music, None, logits=True,
+                                                       lambda_r1=0.5)
+    x = real.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(D_seq(x, music, logits=True)[0].sum(), x)
+    assert none is None and r1.item() == pytest.approx(grad.pow(2).flatten(1).sum(1).mean().item(), rel=1e-5)
+    assert penalised.item() == pytest.approx(plain.item() + 0.25 * r1.item(), rel=1e-6)
+
+    args = args_for("--lambda_r1_seq", "1", "--d_logits")
+    nets["sequence_discriminator"].train()
+    for speedups in (enabled_speedups(args), frozenset()):  # with and without the shared music code
+        values = gan.training_step(nets, gan.build_optimizers(nets, args), frozen_gcn(), music, real, args,
+                                   speedups)
+        assert values["sequence_r1"] > 0 and math.isfinite(values["d_seq"])
 
 
 def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others():
@@ -291,9 +313,9 @@ def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others
     fake = torch.rand_like(real) * 2 - 1
     D_seq = nets["sequence_discriminator"]
     torch.manual_seed(7)
-    penalised, gp = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=3.0)
+    penalised, gp, _ = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=3.0)
     torch.manual_seed(7)
-    plain, none = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=None)
+    plain, none, _ = gan.sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp=None)
     assert none is None and gp.item() > 0
     assert penalised.item() == pytest.approx(plain.item() + 3.0 * gp.item(), rel=1e-6)
 
