@@ -157,28 +157,28 @@ def speed_profile_loss(fake, real, sigma=0.0):
     return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), target)
 
 
-def joint_move_sizes(poses, sigma=0.0, eps=1e-8):
-    """How far each joint moves around the neck per frame, on average over the clip: the mean
-    step of every joint taken relative to the neck, after blurring over ``sigma`` frames
-    (:func:`smooth_in_time`). Where the dancer walks does not count; how far the arms and legs
-    swing does. Shape: ``(B, T, 36)`` flat poses -> ``(B, 18)`` (normalised units per frame).
+def joint_move_sizes(poses):
+    """How far each joint swings about the neck over the clip: the standard deviation over time
+    of its x and of its y taken relative to the neck. Where the dancer walks does not count,
+    and neither does how often a joint turns back (a wrist that goes to and fro twice as often
+    over half the distance moves as fast, but swings half as far).
+
+    Shape: ``(B, T, 36)`` flat poses -> ``(B, 36)`` (normalised units).
     """
-    relative = neck_relative(smooth_in_time(poses, sigma))
-    step = (relative[:, 1:] - relative[:, :-1]).reshape(*poses.shape[:1], poses.shape[1] - 1, -1, 2)
-    return (step.pow(2).sum(-1) + eps).sqrt().mean(1)
+    return neck_relative(poses).std(dim=1)
 
 
-def move_size_loss(fake, real, sigma=0.0):
+def move_size_loss(fake, real):
     """``L1(sizes(fake), sizes(real))`` of :func:`joint_move_sizes`: each joint of every dance
-    moves about the neck as far as the clip's dancer moves it, whenever in the clip it does.
+    swings about the neck as far as the clip's dancer swings it, whenever in the clip it does.
 
     The L1 term reaches only the choice that fits, and pulls it to the mean of the moves it
     stands for, which is smaller than any of them; this term needs no matching pose, so it holds
     every dance (the prior's too) to the dancer's size of move. Shape: fake ``(B', T, 36)`` with
     ``B'`` a multiple of ``B`` (as for :func:`bone_length_loss`), real ``(B, T, 36)`` -> scalar.
     """
-    target = joint_move_sizes(real, sigma).detach().repeat(fake.shape[0] // real.shape[0], 1)
-    return F.l1_loss(joint_move_sizes(fake, sigma), target)
+    target = joint_move_sizes(real).detach().repeat(fake.shape[0] // real.shape[0], 1)
+    return F.l1_loss(joint_move_sizes(fake), target)
 
 
 def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
