@@ -38,9 +38,9 @@ from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss, moved_to_place,
-                     neck_relative, neck_relative_l1, pose_perceptual_loss, real_gradient_penalty,
-                     speed_profile_loss)
+from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss,
+                     moved_to_place, neck_relative, neck_relative_l1, pose_perceptual_loss,
+                     real_gradient_penalty, speed_profile_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
@@ -171,9 +171,9 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is, and
-    ``lambda_move * move`` (:func:`move_size_loss`, on both dances) when ``args.lambda_move`` is. ``music_code``
-    (optional) replaces encoding ``music`` in both sequence-discriminator passes; ``rhythm``
-    conditions them (when ``D_s`` hears it).
+    ``lambda_move * move`` (:func:`move_size_loss`, on both dances) when ``args.lambda_move`` is.
+    ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes;
+    ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
     compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
     Returns ``(total, {term name: tensor})``.

@@ -116,6 +116,12 @@ def real_gradient_penalty(critic, real):
     return grad.float().pow(2).flatten(1).sum(1).mean()
 
 
+def for_every_dance(target, fake):
+    """A per-clip ``target`` ``(B, ...)`` repeated for ``fake``'s ``B' = k B`` dances of the same
+    clips (several latent choices of each clip, stacked along the batch)."""
+    return target.repeat(fake.shape[0] // target.shape[0], *[1] * (target.dim() - 1))
+
+
 def joint_speed(poses, eps=1e-8):
     """Mean joint speed per frame step: ``(B, T, 36)`` flat poses -> ``(B, T - 1)`` (normalised
     units per frame; ``eps`` keeps the gradient finite for a joint at rest)."""
@@ -153,7 +159,7 @@ def speed_profile_loss(fake, real, sigma=0.0):
     as for :func:`bone_length_loss`), real ``(B, T, 36)`` -> scalar.
     """
     target = joint_speed(smooth_in_time(real, sigma)).detach()
-    target = target.repeat(fake.shape[0] // real.shape[0], 1)
+    target = for_every_dance(target, fake)
     return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), target)
 
 
@@ -177,7 +183,7 @@ def move_size_loss(fake, real):
     every dance (the prior's too) to the dancer's size of move. Shape: fake ``(B', T, 36)`` with
     ``B'`` a multiple of ``B`` (as for :func:`bone_length_loss`), real ``(B, T, 36)`` -> scalar.
     """
-    target = joint_move_sizes(real).detach().repeat(fake.shape[0] // real.shape[0], 1)
+    target = for_every_dance(joint_move_sizes(real).detach(), fake)
     return F.l1_loss(joint_move_sizes(fake), target)
 
 
@@ -202,7 +208,7 @@ def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
 
     with torch.no_grad():
         build = lengths(real).median(dim=1).values  # (B, bones)
-    build = build.repeat(fake.shape[0] // real.shape[0], 1).unsqueeze(1)
+    build = for_every_dance(build, fake).unsqueeze(1)
     counted = (build >= min_px).expand(-1, fake.shape[1], -1)
     ratio = lengths(fake).clamp_min(min_px) / build.clamp_min(min_px)
     return ratio.log().abs()[counted].mean()
