@@ -278,11 +278,12 @@ def train_parser():
                              "against the clip's dancer's (mean |log ratio|), for every latent "
                              "choice, so no skeleton comes apart (0 = off, the paper's)")
     recipe.add_argument("--lambda_move", type=non_negative, default=0.0,
-                        help="weight of a move-size term: L1 between how far each joint of the "
-                             "generated dance swings about the neck over the clip (the standard "
-                             "deviation of its x and y relative to the neck) and how far the "
-                             "dancer's does, for every latent choice (L1 reaches only the choice "
-                             "that fits and shrinks it to the mean of its moves; model/losses.py "
+                        help="weight of a move-size term: L1 between how far and how fast each joint "
+                             "of the generated dance swings about the neck over the clip (the "
+                             "standard deviations of its x and y relative to the neck and of their "
+                             "steps, blurred by --motion_smooth) and the dancer's, for every latent "
+                             "choice (L1 reaches only the choice that fits and shrinks it to the "
+                             "mean of its moves; model/losses.py "
                              "move_size_loss; 0 = off, the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "

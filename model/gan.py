@@ -206,7 +206,7 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
         terms["bone"] = bone_length_loss(danced, real)
         total = total + args.lambda_bone * terms["bone"]
     if args.lambda_move:
-        terms["move"] = move_size_loss(danced, real)
+        terms["move"] = move_size_loss(danced, real, args.motion_smooth)
         total = total + args.lambda_move * terms["move"]
     return total, terms
 

@@ -163,28 +163,33 @@ def speed_profile_loss(fake, real, sigma=0.0):
     return F.l1_loss(joint_speed(smooth_in_time(fake, sigma)), target)
 
 
-def joint_move_sizes(poses):
-    """How far each joint swings about the neck over the clip: the standard deviation over time
-    of its x and of its y taken relative to the neck. Where the dancer walks does not count,
-    and neither does how often a joint turns back (a wrist that goes to and fro twice as often
-    over half the distance moves as fast, but swings half as far).
+def joint_move_sizes(poses, sigma=0.0):
+    """How far and how fast each joint swings about the neck over the clip: the standard
+    deviation over time of its x and y taken relative to the neck, then that of their frame
+    steps, after blurring over ``sigma`` frames (:func:`smooth_in_time`). Where the dancer walks
+    does not count. The two halves tell a wide slow swing from a narrow quick one: a wrist that
+    goes to and fro twice as often over half the distance has half the first and the same second.
 
-    Shape: ``(B, T, 36)`` flat poses -> ``(B, 36)`` (normalised units).
+    Shape: ``(B, T, 36)`` flat poses -> ``(B, 72)``: 36 position spreads, then 36 step spreads
+    (normalised units, and normalised units per frame).
     """
-    return neck_relative(poses).std(dim=1)
+    relative = neck_relative(smooth_in_time(poses, sigma))
+    steps = relative[:, 1:] - relative[:, :-1]
+    return torch.cat([relative.std(dim=1), steps.std(dim=1)], dim=1)
 
 
-def move_size_loss(fake, real):
+def move_size_loss(fake, real, sigma=0.0):
     """``L1(sizes(fake), sizes(real))`` of :func:`joint_move_sizes`: each joint of every dance
-    swings about the neck as far as the clip's dancer swings it, whenever in the clip it does.
+    swings about the neck as far and as fast as the clip's dancer swings it, whenever in the
+    clip it does.
 
     The L1 term reaches only the choice that fits, and pulls it to the mean of the moves it
     stands for, which is smaller than any of them; this term needs no matching pose, so it holds
     every dance (the prior's too) to the dancer's size of move. Shape: fake ``(B', T, 36)`` with
     ``B'`` a multiple of ``B`` (as for :func:`bone_length_loss`), real ``(B, T, 36)`` -> scalar.
     """
-    target = for_every_dance(joint_move_sizes(real).detach(), fake)
-    return F.l1_loss(joint_move_sizes(fake), target)
+    target = for_every_dance(joint_move_sizes(real, sigma).detach(), fake)
+    return F.l1_loss(joint_move_sizes(fake, sigma), target)
 
 
 def bone_length_loss(fake, real, bones=BONES, min_px=1.0):

@@ -101,7 +101,7 @@ def test_smoothing_keeps_steady_motion_and_removes_frame_to_frame_jitter():
         glide + jitter, glide).item()  # what is left comes from the clip's ends
 
 
-def test_move_size_loss_counts_how_far_the_limbs_swing_not_where_the_dancer_walks_or_how_often():
+def test_move_size_loss_counts_how_far_and_how_fast_the_limbs_swing_not_where_the_dancer_walks():
     t = torch.arange(50, dtype=torch.float32)
 
     def swinging(amplitude, rate):  # the right wrist swings up and down, nothing else moves
@@ -112,16 +112,25 @@ def test_move_size_loss_counts_how_far_the_limbs_swing_not_where_the_dancer_walk
     swing = swinging(0.1, 0.6)
     walk = (0.02 * t)[None, :, None].expand(2, 50, 36)  # the whole body walks, every joint alike
     sizes = joint_move_sizes(swing)
-    assert sizes.shape == (2, 36) and sizes[:, 9].min() > 0.05
-    assert sizes[:, [j for j in range(36) if j != 9]].abs().max() < 1e-6
+    assert sizes.shape == (2, 72) and sizes[:, 9].min() > 0.05 and sizes[:, 36 + 9].min() > 0.03
+    assert sizes[:, [j for j in range(72) if j not in (9, 45)]].abs().max() < 1e-6
     assert move_size_loss(swing + walk, swing).item() == pytest.approx(0.0, abs=1e-6)
-    # as fast, but to and fro twice as often over half the distance: half the size
+    # to and fro twice as often over half the distance: half the spread, about as fast (the
+    # frame steps of a sine sampled twice as coarsely are 4 % smaller)
     assert move_size_loss(swinging(0.05, 1.2), swing).item() == pytest.approx(
-        sizes[:, 9].mean().item() / 2 / 36, rel=0.05)
+        sizes[:, 9].mean().item() / 2 / 72, rel=0.12)
+    # as far, twice as often: the same spread, steps about twice as large
+    quick = joint_move_sizes(swinging(0.1, 1.2))
+    assert quick[:, 9] == pytest.approx(sizes[:, 9], rel=0.05)
+    assert quick[:, 45] == pytest.approx(2 * sizes[:, 45], rel=0.1)
+    assert move_size_loss(swinging(0.1, 1.2), swing) > 0.8 * sizes[:, 45].mean() / 72
     # two dances of each clip: the still one costs the whole size, the swinging one nothing
     still = torch.zeros_like(swing)
     assert move_size_loss(torch.cat([swing, still]), swing).item() == pytest.approx(
-        sizes[:, 9].mean().item() / 2 / 36, rel=1e-4)
+        sizes[:, [9, 45]].sum(1).mean().item() / 2 / 72, rel=1e-4)
+    # blurred first, the tracker's frame-to-frame jitter does not count as swinging fast
+    jitter = swing + 0.01 * torch.randn(swing.shape, generator=torch.Generator().manual_seed(0))
+    assert move_size_loss(jitter, swing, sigma=2.0) < move_size_loss(jitter, swing) / 2
 
 
 def test_fill_missing_joints_interpolates_over_time():
