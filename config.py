@@ -68,16 +68,21 @@ RECIPES = {
     # latent danced worse from its prior; docs/experiments.md section 30); the generator kept is
     # the one that falls short of the issue's held-out goals the least on the validation videos;
     # the adversarial terms from logits (section 30's sequence discriminator saturated in float32
-    # and never learned again); at most 110 minutes of training. The genre input is left out: it
-    # cost seed 1 the beat (sections 31 and 34); seed 2 finds the beat later than seed 1 either way.
-    # The bone-length term holds every choice's skeleton to the dancer's build (section 34's
-    # beat-hearing generator threw joints and stretched bones; L1 reaches only the best choice);
-    # the speed-profile term, likewise, on the prior choice's dance too (section 36)
+    # and never learned again); at most 110 minutes of training. The bone-length term holds every
+    # choice's skeleton to the dancer's build and the speed-profile term its speed (sections 34,
+    # 36). Each frame is decoded from its clip's mean music code and a genre one-hot, the rhythm
+    # features saying when to move (sections 37, 38: no slide to a corner on songs with breaks,
+    # which quiet gaps cut into the training music teach); the L1 and perceptual terms judge the
+    # dance where it stands, relative to the neck (sections 39-41); R1 on both discriminators
+    # keeps either from winning outright early (a seed's skeleton collapsed), and the move-size
+    # term holds every choice's swings to the dancer's, how far and how fast (sections 42, 43)
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
                    "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "latent_kind": "choice",
                    "select": "goals", "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0,
-                   "motion_prior": True},
+                   "motion_prior": True, "genre_input": True, "code_hold": True, "l1_relative": True,
+                   "perceptual_in_place": True, "audio_gaps": 2, "lambda_move": 600.0,
+                   "lambda_r1": 0.02, "lambda_r1_seq": 0.02},
 }
 
 

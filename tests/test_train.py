@@ -204,8 +204,13 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert paper.decoder_dropout == 0.5 and beat.decoder_dropout == 0.0 and beat.lambda_motion == 100.0
     assert (paper.motion_smooth, beat.motion_smooth) == (0.0, 1.0)
     assert (paper.lambda_bone, beat.lambda_bone) == (0.0, 0.0)
-    assert parse_train_args(["--recipe", "repertoire"]).lambda_bone == 10.0
-    assert parse_train_args(["--recipe", "repertoire"]).motion_prior
+    repertoire = parse_train_args(["--recipe", "repertoire"])
+    for name, value in RECIPES["repertoire"].items():
+        assert getattr(repertoire, name) == value
+    assert repertoire.lambda_bone == 10.0 and repertoire.motion_prior and repertoire.code_hold
+    assert (repertoire.lambda_move, repertoire.lambda_r1, repertoire.lambda_r1_seq) == (600.0, 0.02, 0.02)
+    assert (paper.lambda_move, paper.lambda_r1, paper.lambda_r1_seq, paper.genre_input) == (0.0, 0.0, 0.0, False)
+    assert not parse_train_args(["--recipe", "repertoire", "--no-genre_input"]).genre_input
     with pytest.raises(SystemExit):
         parse_train_args(["--decoder_dropout", "1.5"])
     for retired in (["--decoder_norm", "layer"], ["--rhythm_tempo"], ["--code_offset_norm"]):  # issue 36
