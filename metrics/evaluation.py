@@ -228,6 +228,31 @@ def corner_frames(dances, min_joints=4, tol_px=2.0):
     return float(((distance <= tol_px).sum(axis=-1) >= min_joints).mean())
 
 
+def dancers_stage(reference, margin_px=40.0):
+    """The box the dancers' necks keep to: the 0.1st to 99.9th percentile of the recorded necks'
+    x and y (missing necks left out), widened by ``margin_px`` on every side.
+
+    Shape: ``(N, T, 18, 2)`` pixels -> ``(x0, y0, x1, y1)`` floats.
+    """
+    necks = np.asarray(reference, dtype=np.float64)[..., 1, :].reshape(-1, 2)
+    necks = necks[~(necks == 0).all(axis=-1)]
+    low, high = np.percentile(necks, [0.1, 99.9], axis=0)
+    return (low[0] - margin_px, low[1] - margin_px, high[0] + margin_px, high[1] + margin_px)
+
+
+def off_stage_frames(dances, stage):
+    """Share of frames whose neck is outside ``stage`` (:func:`dancers_stage`): the dancer has
+    slid where no recorded dancer goes, towards a side or a corner of the canvas, however
+    smoothly (a slide moves no joint far in one frame, so :data:`THROWN_PX` misses it).
+
+    Shape: ``(N, T, 18, 2)`` pixels, ``(x0, y0, x1, y1)`` -> float in [0, 1].
+    """
+    necks = np.asarray(dances, dtype=np.float64)[..., 1, :]
+    x0, y0, x1, y1 = stage
+    outside = (necks[..., 0] < x0) | (necks[..., 0] > x1) | (necks[..., 1] < y0) | (necks[..., 1] > y1)
+    return float(outside.mean())
+
+
 THROWN_PX = 120.0  # the corpus's largest visible one-frame step is 68 px
 
 

@@ -16,6 +16,9 @@ Each song is danced whole (``get_demo.py --audio``'s path) and scored:
     wrist_range_px move size (px): the diagonal of the box between the 5th and 95th percentiles
                    of a wrist's neck-relative x and y over the song, mean of the two wrists
     ankle_range_px the same for the ankles (metrics.repertoire.move_size)
+    off_stage      how many frames have the neck is outside the box the dancers' necks keep to in ``--data``,
+                   widened by 40 px (metrics.evaluation.off_stage_frames): a slide to a side
+                   or corner of the canvas; NaN without ``--data``
     seeds_px       how much the noise changes the dance: the neck-relative joint distance (px,
                    metrics.repertoire.neck_relative_distance) between the song danced with
                    seed 1 and with seed 2, whatever ``--seed`` is
@@ -32,14 +35,14 @@ from dataset.audio import load_audio
 from dataset.dance_dataset import DanceDataset
 from dataset.format import FPS
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
-from metrics.evaluation import THROWN_PX, bone_error, joint_steps
+from metrics.evaluation import THROWN_PX, bone_error, dancers_stage, joint_steps, off_stage_frames
 from metrics.repertoire import ANKLES, WRISTS, move_size, neck_relative_distance
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
 from runtime import report_errors, resolve_device, set_threads
 
 COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other",
-           "bone_error", "wrist_range_px", "ankle_range_px", "seeds_px")
+           "bone_error", "wrist_range_px", "ankle_range_px", "off_stage", "seeds_px")
 SEEDS = (1, 2)  # the two noise seeds that seeds_px compares
 
 
@@ -49,9 +52,10 @@ def song_scores(dances, beats, reference=None, seed_pairs=None, tolerance=0.05, 
     Shape: ``dances`` list of ``(T_i, 18, 2)`` generated pixel poses, ``beats`` list of beat
     times (s), ``reference`` recorded dances ``(N, T, 18, 2)`` pixels or None, ``seed_pairs``
     list of two ``(T_i, 18, 2)`` dances of each song (seeds :data:`SEEDS`) or None -> list of
-    dicts with :data:`COLUMNS` (``bone_error`` NaN without a reference, ``seeds_px`` without
-    seed pairs).
+    dicts with :data:`COLUMNS` (``bone_error`` and ``off_stage`` NaN without a reference,
+    ``seeds_px`` without seed pairs).
     """
+    stage = None if reference is None else dancers_stage(reference)
     motion = [kinematic_beats(d) for d in dances]
     rows = []
     for i, (dance, song_beats) in enumerate(zip(dances, beats)):
@@ -73,6 +77,8 @@ def song_scores(dances, beats, reference=None, seed_pairs=None, tolerance=0.05, 
                            else bone_error(dance[None], reference, skip_missing=False)),
             "wrist_range_px": move_size(dance[None], WRISTS),
             "ankle_range_px": move_size(dance[None], ANKLES),
+            "off_stage": (np.nan if stage is None
+                          else int(round(off_stage_frames(dance[None], stage) * len(dance)))),
             "seeds_px": np.nan if seed_pairs is None else float(neck_relative_distance(*seed_pairs[i])),
         })
     return rows
@@ -103,7 +109,8 @@ def check(argv=None):
             f"{row[c]:>{w}}" if isinstance(row[c], (bool, int)) else f"{row[c]:>{w}.2f}"
             for c, w in zip(COLUMNS, widths)))
     print(f"{'tempo right on':<28}{sum(r['tempo_ok'] for r in rows)} of {len(rows)} songs; "
-          f"bas / bas_other {np.mean([r['bas'] for r in rows]) / np.mean([r['bas_other'] for r in rows]):.2f}")
+          f"bas / bas_other {np.mean([r['bas'] for r in rows]) / np.mean([r['bas_other'] for r in rows]):.2f}"
+          + ("" if reference is None else f"; off stage on {sum(r['off_stage'] > 0 for r in rows)} songs"))
 
 
 def main(argv=None):

@@ -443,3 +443,31 @@ def test_song_scores_report_move_size_and_the_distance_between_seeds():
     assert rows[0]["seeds_px"] == 0.0 and rows[1]["seeds_px"] == pytest.approx(5 / 17)
     assert rows[0]["wrist_range_px"] == move_size(dance[None], WRISTS) > 0
     assert np.isnan(song_scores([dance], beats[:1])[0]["seeds_px"])  # no seed pairs given
+
+
+def test_a_dance_that_slides_to_a_corner_is_off_stage_however_smoothly():
+    from metrics.evaluation import THROWN_PX, dancers_stage, joint_steps, off_stage_frames
+    from metrics.song_check import song_scores
+
+    body = posed_dance(1, seed=3) * 0.3 + 200  # one skeleton, joints 245-335 px
+    sway = 10 * np.sin(np.arange(50) / 3.0)[:, None, None]
+    dancers = np.stack([body + sway + shift for shift in (-30.0, 0.0, 30.0)])  # three dancers
+    necks = dancers[:, :, 1]
+    x0, y0, x1, y1 = dancers_stage(dancers)
+    assert x0 == pytest.approx(necks[..., 0].min() - 40, abs=0.5)
+    assert y1 == pytest.approx(necks[..., 1].max() + 40, abs=0.5)
+    missed = dancers.copy()
+    missed[0, :5, 1] = 0.0  # a neck the tracker missed does not widen the stage
+    assert dancers_stage(missed)[0] == pytest.approx(x0, abs=0.5)
+    dance = body + sway
+    sliding = dance.copy()
+    sliding[25:] += np.linspace(0, 300, 25)[:, None, None]  # drifts right and down, 12.5 px a frame
+    assert joint_steps(sliding[None], skip_missing=False).max() < THROWN_PX
+    outside = int(((sliding[:, 1, 0] > x1) | (sliding[:, 1, 1] > y1)).sum())
+    assert 0 < outside < 25
+    assert off_stage_frames(sliding[None], (x0, y0, x1, y1)) == pytest.approx(outside / 50)
+    assert off_stage_frames(dancers, (x0, y0, x1, y1)) == 0.0
+    beats = [np.arange(0.0, 5.0, 0.5)] * 2
+    rows = song_scores([dance, sliding], beats, reference=dancers)
+    assert (rows[0]["off_stage"], rows[1]["off_stage"]) == (0, outside)
+    assert np.isnan(song_scores([sliding], beats[:1])[0]["off_stage"])  # no dancers to know the stage by
