@@ -288,8 +288,8 @@ def train_parser():
                              "standard deviations of its x and y relative to the neck and of their "
                              "steps, blurred by --motion_smooth) and the dancer's, for every latent "
                              "choice (L1 reaches only the choice that fits and shrinks it to the "
-                             "mean of its moves; model/losses.py "
-                             "move_size_loss; 0 = off, the paper's)")
+                             "mean of its moves; model/losses.py move_size_loss; 0 = off, the "
+                             "paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

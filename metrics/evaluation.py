@@ -235,7 +235,7 @@ def dancers_stage(reference, margin_px=40.0):
     Shape: ``(N, T, 18, 2)`` pixels -> ``(x0, y0, x1, y1)`` floats.
     """
     necks = np.asarray(reference, dtype=np.float64)[..., 1, :].reshape(-1, 2)
-    necks = necks[~(necks == 0).all(axis=-1)]
+    necks = necks[~missing_mask(necks)]
     low, high = np.percentile(necks, [0.1, 99.9], axis=0)
     return (low[0] - margin_px, low[1] - margin_px, high[0] + margin_px, high[1] + margin_px)
 

@@ -16,9 +16,9 @@ Each song is danced whole (``get_demo.py --audio``'s path) and scored:
     wrist_range_px move size (px): the diagonal of the box between the 5th and 95th percentiles
                    of a wrist's neck-relative x and y over the song, mean of the two wrists
     ankle_range_px the same for the ankles (metrics.repertoire.move_size)
-    off_stage      how many frames have the neck is outside the box the dancers' necks keep to in ``--data``,
-                   widened by 40 px (metrics.evaluation.off_stage_frames): a slide to a side
-                   or corner of the canvas; NaN without ``--data``
+    off_stage      frames whose neck is outside the box the dancers' necks of ``--data`` keep
+                   to, widened by 40 px (metrics.evaluation.off_stage_frames): a slide to a
+                   side or corner of the canvas, however smooth; NaN without ``--data``
     seeds_px       how much the noise changes the dance: the neck-relative joint distance (px,
                    metrics.repertoire.neck_relative_distance) between the song danced with
                    seed 1 and with seed 2, whatever ``--seed`` is

@@ -171,7 +171,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     ``args.lambda_motion`` is set (with ``args.motion_prior`` on both dances: when the dancer
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is, and
-    ``lambda_move * move`` (:func:`move_size_loss`, on both dances) when ``args.lambda_move`` is.
+    ``lambda_move * move`` (:func:`move_size_loss`, on both dances, blurred as the motion term)
+    when ``args.lambda_move`` is.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes;
     ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
