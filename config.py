@@ -75,14 +75,15 @@ RECIPES = {
     # which quiet gaps cut into the training music teach); the L1 and perceptual terms judge the
     # dance where it stands, relative to the neck (sections 39-41); R1 on both discriminators
     # keeps either from winning outright early (a seed's skeleton collapsed), and the move-size
-    # term holds every choice's swings to the dancer's, how far and how fast (sections 42, 43)
+    # term holds every choice's swings to the dancer's, how far and how fast (sections 42, 43);
+    # the stage term keeps every dance's neck in the box the dancers' necks keep to (section 44)
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
                    "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "latent_kind": "choice",
                    "select": "goals", "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0,
                    "motion_prior": True, "genre_input": True, "code_hold": True, "l1_relative": True,
                    "perceptual_in_place": True, "audio_gaps": 2, "lambda_move": 600.0,
-                   "lambda_r1": 0.02, "lambda_r1_seq": 0.02},
+                   "lambda_r1": 0.02, "lambda_r1_seq": 0.02, "lambda_stage": 100.0},
 }
 
 
@@ -290,6 +291,12 @@ def train_parser():
                              "choice (L1 reaches only the choice that fits and shrinks it to the "
                              "mean of its moves; model/losses.py move_size_loss; 0 = off, the "
                              "paper's)")
+    recipe.add_argument("--lambda_stage", type=non_negative, default=0.0,
+                        help="weight of a stage term: how far each generated dance's neck stands "
+                             "outside the box the training dancers' necks keep to (their 0.1st to "
+                             "99.9th percentile), for every latent choice; zero inside the box, so "
+                             "where the dancer stands within it stays free (model/losses.py "
+                             "stage_loss; 0 = off, the paper's)")
     recipe.add_argument("--ema", type=float, default=0.0,
                         help="decay of an exponential moving average of the generator's weights "
                              "(0 = off); checkpoints then carry it and inference uses it")

@@ -38,7 +38,8 @@ from config import enabled_speedups, parse_train_args
 from dataset.dance_dataset import training_set
 from dataset.errors import DanceSynthError
 from dataset.format import NOISE_DIM
-from metrics.evaluation import bone_lengths
+from dataset.skeleton import normalize
+from metrics.evaluation import bone_lengths, dancers_stage
 from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
@@ -177,6 +178,9 @@ def train(argv=None):
     st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
     nets, generator_args, genre_of = run_networks(args, train_set, device)
     apply_speedups(nets, st_gcn, device, speedups, world_size)
+    # the box the training dancers' necks keep to, normalised (--lambda_stage)
+    box = torch.tensor(dancers_stage(train_set.pixel_poses(), margin_px=0.0), dtype=torch.float32)
+    stage = normalize(box.reshape(2, 2)).to(device)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
@@ -286,7 +290,7 @@ def train(argv=None):
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args, speedups,
                                   update_generator=step % args.gap == 0, rhythm=rhythm,
-                                  penalise=step % args.gp_every == 0, genre=genre)
+                                  penalise=step % args.gp_every == 0, genre=genre, stage=stage)
             bad = [name for name, value in terms.items() if not math.isfinite(value)]
             if bad:
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "

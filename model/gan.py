@@ -40,13 +40,13 @@ from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
 from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss,
                      moved_to_place, neck_relative, neck_relative_l1, pose_perceptual_loss,
-                     real_gradient_penalty, speed_profile_loss)
+                     real_gradient_penalty, speed_profile_loss, stage_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "move" with --lambda_move, "local_r1" with --lambda_r1,
+# "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage, "local_r1" with --lambda_r1,
 # "sequence_r1" with --lambda_r1_seq, "kl" and "latent" with --latent
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
@@ -160,7 +160,8 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
     return loss, gp, r1
 
 
-def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None, recon=None):
+def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None, recon=None,
+                   stage=None):
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
@@ -172,7 +173,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     rests is the music's, whichever move the latent chose), and ``lambda_bone * bone``
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is, and
     ``lambda_move * move`` (:func:`move_size_loss`, on both dances, blurred as the motion term)
-    when ``args.lambda_move`` is.
+    when ``args.lambda_move`` is, and ``lambda_stage * stage`` (:func:`stage_loss` of both dances
+    against ``stage``, the dancers' box, ``(2, 2)`` normalised) when ``args.lambda_stage`` is.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes;
     ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
@@ -209,6 +211,11 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     if args.lambda_move:
         terms["move"] = move_size_loss(danced, real, args.motion_smooth)
         total = total + args.lambda_move * terms["move"]
+    if args.lambda_stage:
+        if stage is None:
+            raise ValueError("--lambda_stage needs the dancers' stage box (stage)")
+        terms["stage"] = stage_loss(danced, stage)
+        total = total + args.lambda_stage * terms["stage"]
     return total, terms
 
 
@@ -361,7 +368,7 @@ def latent_terms(G, fake, mean, log_variance, prior):
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
-                  update_generator=True, timer=None, rhythm=None, penalise=True, genre=None):
+                  update_generator=True, timer=None, rhythm=None, penalise=True, genre=None, stage=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
 
     ``penalise``: whether this sequence-discriminator step has the gradient penalty (with
@@ -375,7 +382,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
 
     Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses,
     ``rhythm`` (B, 50, 8) rhythm features (for a generator built with ``rhythm``; else None),
-    ``genre`` (B,) the clips' genre indices (for a generator built with ``genres``; else None).
+    ``genre`` (B,) the clips' genre indices (for a generator built with ``genres``; else None),
+    ``stage`` (2, 2) the dancers' box in normalised units (for ``args.lambda_stage``; else None).
     Returns ``{term name: float}`` for every loss computed.
     """
     phase = timer or _untimed
@@ -426,7 +434,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
                 code = shared_music_code(unwrap(D_seq), music, passes=2) if share else None
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
-                                                music_code=code, rhythm=d_rhythm, recon=recon)
+                                                music_code=code, rhythm=d_rhythm, recon=recon,
+                                                stage=stage)
                 if mean is not None:
                     terms.update(latent_terms(unwrap(G), fake, mean, log_variance, prior))
                     g_total = g_total + args.lambda_kl * terms["kl"] + args.lambda_latent * terms["latent"]

@@ -192,6 +192,23 @@ def move_size_loss(fake, real, sigma=0.0):
     return F.l1_loss(joint_move_sizes(fake, sigma), target)
 
 
+def stage_loss(fake, stage):
+    """How far the neck stands outside ``stage``, the box the dancers' necks keep to: the mean
+    over frames of its distance beyond the box's edges in x plus that in y (0 inside).
+
+    Where a dancer stands is not in the music, and with the L1 term taken from the neck
+    (``--l1_relative``) only the discriminators say where to stand; for a minority of clips they
+    let the dancer drift to a corner of the canvas (docs/experiments.md section 44). The hinge
+    is zero wherever the dancers stand, so it leaves the place free within the box.
+
+    Shape: ``fake`` ``(B, T, 36)`` flat normalised poses (joint 1 the neck), ``stage``
+    ``(2, 2)`` normalised ``[[x0, y0], [x1, y1]]`` -> scalar.
+    """
+    neck = fake.reshape(*fake.shape[:-1], -1, 2)[..., 1, :].float()
+    low, high = stage[0].to(neck), stage[1].to(neck)
+    return (F.relu(low - neck) + F.relu(neck - high)).sum(dim=-1).mean()
+
+
 def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
     """``mean |ln(length_fake / length_real)|`` over frames and bones: every frame's skeleton held
     to the dancer's build. The dancer's length of a bone is its median over the clip's frames of

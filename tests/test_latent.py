@@ -69,7 +69,7 @@ def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, lambda_r1=0.0, lambda_r1_seq=0.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
+                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, lambda_stage=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
                   l1_relative=False, perceptual_in_place=False)
     return argparse.Namespace(**{**values, **changes})
 

@@ -57,8 +57,11 @@ def test_selection_scores():
 
 def test_goal_selection_sums_the_relative_shortfalls():
     met = {"beat_align_music": 0.85, "genre_accuracy": 0.8, "fid_gcn": 6.0, "multimodality_ratio": 0.6,
-           "wrist_ratio": 1.0, "bone_error": 0.05}
+           "wrist_ratio": 1.0, "bone_error": 0.05, "off_stage": 0.0}
     assert goal_shortfall(met) == 0 and selection_score(met, "goals") == 0
+    # a dancer who leaves the stage on a tenth of the frames misses that goal wholly
+    assert goal_shortfall({**met, "off_stage": 0.1}) == 1.0
+    assert goal_shortfall({**met, "off_stage": 0.015}) == pytest.approx(0.5)
     short = {**met, "beat_align_music": 0.6, "fid_gcn": 15.0}  # 0.2 / 0.8 under, 5 / 10 over
     assert goal_shortfall(short) == pytest.approx(0.25 + 0.5)
     assert selection_score({**met, "multimodality_ratio": float("nan")}, "goals") == -1.0
