@@ -67,6 +67,8 @@ Metrics (NaN, written as null in JSON, where undefined):
                         wrists (ankles), then over clips. Every row.
     edge_jump, corner_frames, median_step, thrown_steps, bone_error   glitches and build
                         (metrics.evaluation).
+    off_stage           share of frames whose neck is outside the box the held-out dancers'
+                        necks keep to, widened by 40 px (metrics.evaluation.off_stage_frames).
 
 FID against the held-out ground truth is 0 for the ground-truth and shuffled rows by construction
 (the same dances); those rows show the alignment and cross-modal scores of real data.

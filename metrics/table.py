@@ -17,9 +17,10 @@ import torch
 
 from dataset.skeleton import NUM_JOINTS, missing_mask, normalize
 from metrics.diversity import diversity, multimodality
-from metrics.evaluation import (beat_scores, bone_error, corner_frames, derangement, edge_jump,
-                                fid_in_sample_span, genre_accuracy, genre_labels, median_step,
-                                retrieval_accuracy, standardize, tempo_scores, thrown_steps)
+from metrics.evaluation import (beat_scores, bone_error, corner_frames, dancers_stage, derangement,
+                                edge_jump, fid_in_sample_span, genre_accuracy, genre_labels,
+                                median_step, off_stage_frames, retrieval_accuracy, standardize,
+                                tempo_scores, thrown_steps)
 from metrics.fid import kinetic_features
 from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 
@@ -27,7 +28,7 @@ METRICS = ("beat_align_music", "beat_align_motion", "beat_coverage", "beat_hit_r
            "fid_gcn", "fid_kinetic", "diversity_gcn", "diversity_kinetic", "multimodality_gcn",
            "multimodality_kinetic", "multimodality_px", "retrieval_top1", "genre_accuracy",
            "tempo_within_5pct", "tempo_median_error", "edge_jump", "corner_frames", "median_step",
-           "thrown_steps", "bone_error", "wrist_range_px", "ankle_range_px")
+           "thrown_steps", "bone_error", "off_stage", "wrist_range_px", "ankle_range_px")
 BATCH = 64
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def score_row(row, music, reference=None, gcn=None, reference_gcn=None, classes=
     scores["thrown_steps"] = thrown_steps(row.dances, skip_missing=row.recorded)
     if reference is not None:
         scores["bone_error"] = bone_error(row.dances, reference, skip_missing=row.recorded)
+        scores["off_stage"] = off_stage_frames(row.dances, dancers_stage(reference))
     scores["wrist_range_px"] = move_size(row.dances, WRISTS)
     scores["ankle_range_px"] = move_size(row.dances, ANKLES)
     return scores

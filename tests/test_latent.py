@@ -132,6 +132,20 @@ def test_a_training_step_with_the_move_term_logs_it_for_both_dances():
     assert terms["move"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
 
 
+def test_a_training_step_with_the_stage_term_logs_it_and_needs_the_box():
+    from conftest import frozen_gcn
+
+    torch.manual_seed(0)
+    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_stage=100.0)
+    music, real = batch(4)
+    tiny = torch.tensor([[0.0, 0.0], [0.01, 0.01]])  # a box no untrained neck stands in
+    terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args, stage=tiny)
+    assert terms["stage"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
+    with pytest.raises(ValueError, match="stage box"):
+        training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
+
+
 def test_the_motion_term_reaches_the_prior_choice_only_with_motion_prior():
     from conftest import frozen_gcn
 

@@ -21,7 +21,8 @@ from dataset.skeleton import fill_missing_joints
 from dataset.synthetic_music import Song, first_downbeat, song_beats
 from model import checkpoint, gan
 from model.generator import Generator
-from model.losses import joint_move_sizes, joint_speed, move_size_loss, smooth_in_time, speed_profile_loss
+from model.losses import (joint_move_sizes, joint_speed, move_size_loss, smooth_in_time, speed_profile_loss,
+                          stage_loss)
 from model.sequence_discriminator import SequenceDiscriminator
 
 R = len(FEATURES)
@@ -131,6 +132,23 @@ def test_move_size_loss_counts_how_far_and_how_fast_the_limbs_swing_not_where_th
     # blurred first, the tracker's frame-to-frame jitter does not count as swinging fast
     jitter = swing + 0.01 * torch.randn(swing.shape, generator=torch.Generator().manual_seed(0))
     assert move_size_loss(jitter, swing, sigma=2.0) < move_size_loss(jitter, swing) / 2
+
+
+def test_stage_loss_is_zero_on_the_stage_and_grows_with_the_distance_beyond_it():
+    stage = torch.tensor([[-0.4, -0.3], [0.4, 0.2]])
+    poses = torch.zeros(2, 50, 18, 2)
+    poses[..., 0] = 5.0  # every joint but the neck far away: only the neck counts
+    poses[:, :, 1] = torch.tensor([0.3, -0.2])  # the neck inside the box
+    assert stage_loss(poses.reshape(2, 50, 36), stage).item() == 0.0
+    poses[0, :10, 1] = torch.tensor([0.6, 0.5])  # a tenth of the frames 0.2 right and 0.3 low
+    poses[1, :, 1, 0] = -0.5  # a whole clip 0.1 left
+    assert stage_loss(poses.reshape(2, 50, 36), stage).item() == pytest.approx(
+        (10 * 0.5 + 50 * 0.1) / 100, rel=1e-5)
+    fake = poses.reshape(2, 50, 36).clone().requires_grad_(True)
+    stage_loss(fake, stage).backward()
+    grad = fake.grad.reshape(2, 50, 18, 2)
+    assert grad[0, 0, 1, 0] > 0 and grad[0, 0, 1, 1] > 0 and grad[1, 0, 1, 0] < 0  # back to the box
+    assert grad[0, 20].abs().sum() == 0 and grad[:, :, [0, *range(2, 18)]].abs().sum() == 0
 
 
 def test_fill_missing_joints_interpolates_over_time():
