@@ -186,11 +186,6 @@ def train_parser():
     recipe.add_argument("--rhythm_discriminator", action=argparse.BooleanOptionalAction,
                         default=True,
                         help="with --rhythm, the sequence discriminator hears the features too")
-    recipe.add_argument("--code_shrink", type=probability, default=0.0, metavar="S",
-                        help="in training, pull each clip's mean music code towards the batch's by "
-                             "a random fraction below S, so that the decoder also learns to dance "
-                             "the smaller song-level codes the encoder gives songs it has not heard "
-                             "(0, the paper's: off; model/music_code.py)")
     recipe.add_argument("--audio_gaps", type=non_negative_int, default=0, metavar="N",
                         help="in training, cut up to N quiet gaps (0.1-2 s at 0.01-0.4 of the "
                              "level) into each clip's music, the dance left as it was, so that a "

@@ -139,7 +139,7 @@ def run_networks(args, train_set, device):
     if args.rhythm and tempi and all(tempi):  # songs faster than any training song: half time
         generator_args["max_bpm"] = float(max(tempi))
     nets = build_networks(device, **generator_args, decoder_dropout=args.decoder_dropout,
-                          code_shrink=args.code_shrink, audio_gaps=args.audio_gaps,
+                          audio_gaps=args.audio_gaps,
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     if args.pose_output == "bones":  # the dancers' build, which the generator lays its bones out with
         nets["generator"].pose_generator.final_linear.set_lengths(bone_lengths(train_set.pixel_poses()))

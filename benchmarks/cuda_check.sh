@@ -1,6 +1,8 @@
 #!/bin/bash
 # One call's check of the CUDA path on a lent GPU machine, for the shipped recipe
-# (--recipe beat --genre_input --code_shrink 0.5 --code_hold --pose_output bones). Writes to $OUT:
+# (--recipe beat --genre_input --code_hold --pose_output bones; the shipped run also had
+# --code_shrink 0.5, a training-only option without parameters, removed after commit 1fc2e5f).
+# Writes to $OUT:
 #   timeline.txt     versions, each stage's result and time
 #   pytest.log       the default test suite (CUDA visible; 6 xdist workers)
 #   eval_cuda.json   the shipped generator's evaluate.py scores on the test clips, on CUDA,
@@ -23,7 +25,7 @@
 set -u
 T0=$(date +%s)
 PY=${PY:-python3}; DEV=${DEV:-cuda}; STEPS=${STEPS:-150}; OUT=${OUT:-/tmp/cuda_check}
-RECIPE="--recipe beat --genre_input --code_shrink 0.5 --code_hold --pose_output bones"
+RECIPE="--recipe beat --genre_input --code_hold --pose_output bones"
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 log() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }

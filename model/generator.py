@@ -17,7 +17,7 @@ from .audio_gaps import cut_gaps
 from .beat_choice import beat_intervals, choice_uniforms, empty_counts, frame_latent, key_count, sample_choices
 from .dance_encoder import DanceEncoder
 from .genre_head import GenreHead
-from .music_code import cap_frame_norm, hold_clip_mean, shrink_clip_code
+from .music_code import cap_frame_norm, hold_clip_mean
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
 
@@ -65,9 +65,6 @@ class Generator(nn.Module):
     generator beside the music code (8,192 more parameters).
     ``decoder_dropout``: the dropout before the pose generator's output layer (0.5, the paper's;
     only active in training, so a checkpoint does not record it).
-    ``code_shrink``: in training only, each clip's mean music code is pulled towards the batch's
-    by a random fraction below this (:func:`model.music_code.shrink_clip_code`); 0, the paper's,
-    leaves the code as it is and draws no random numbers. Not recorded in a checkpoint.
     ``audio_gaps``: in training only, up to this many quiet gaps are cut into each clip's music
     before it is encoded (:func:`model.audio_gaps.cut_gaps`); 0, the paper's, cuts none and draws
     no random numbers. Not recorded in a checkpoint.
@@ -113,16 +110,14 @@ class Generator(nn.Module):
 
     noise_dim = NOISE_DIM
 
-    def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_shrink=0.0,
-                 code_cap=None, code_hold=False, genres=0, pose_output="joints", genre_gain=None,
+    def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_cap=None,
+                 code_hold=False, genres=0, pose_output="joints", genre_gain=None,
                  latent_dim=0, latent_kind="gaussian", max_bpm=None, audio_gaps=0, key_codebook=False):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
         if audio_level is not None and not audio_level > 0:
             raise ValueError(f"audio_level {audio_level!r}: expected None or a positive level")
-        if not 0.0 <= code_shrink <= 1.0:
-            raise ValueError(f"code_shrink {code_shrink!r}: expected a number from 0 to 1")
         if audio_gaps < 0:
             raise ValueError(f"audio_gaps {audio_gaps!r}: expected 0 or more")
         self.edge_pad = edge_pad
@@ -161,7 +156,6 @@ class Generator(nn.Module):
         latent_inputs = 2 * latent_dim if latent_kind == "beat" else latent_dim
         self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
-        self.code_shrink = code_shrink
         self.audio_gaps = audio_gaps
         self.code_cap = code_cap
         self.audio_level = audio_level
@@ -235,8 +229,6 @@ class Generator(nn.Module):
             rhythm = every_frame if rhythm is None else torch.cat([rhythm, every_frame.to(rhythm.dtype)], -1)
         elif latent is not None:
             raise ValueError("this generator was built without a latent (--latent): latent must be None")
-        if self.training and self.code_shrink:
-            music = shrink_clip_code(music, self.code_shrink)
         if self.code_hold:
             music = hold_clip_mean(music)
         if self.code_cap:

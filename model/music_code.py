@@ -1,14 +1,5 @@
-"""What the generator may do to its music code before decoding it: shrink it in training, cap
-it, hold it; and, for probes, set each clip's offset to one length.
-
-**Shrink** (``--code_shrink``, training only). The music encoder sets each song apart from the
-corpus's centre by its mean code over a clip (genre, and the song itself). On songs it has not
-heard that offset is smaller: for the shipped generator, its length over the held-out test
-clips is 0.77 of the training clips' (1.27 against 1.66), although a linear probe still reads
-the genre off it on every one of them (``probe_genre.py``). The decoder learns its moves from
-the training songs' full-size offsets, so on a new song it often dances another genre.
-Shrinking each training clip's offset by a random fraction shows the decoder smaller offsets
-than it would otherwise see, with the same music to be danced.
+"""What the generator may do to its music code before decoding it: cap it, hold it; and, for
+probes, set each clip's offset to one length.
 
 **Cap** (``--code_cap``, recorded in the checkpoint). After a quiet stretch, a loud hit can set
 the encoder's GRU ringing: for about 8 frames the code's norm climbs from about 2 to 30. The
@@ -17,13 +8,19 @@ the dance slides the whole body to the edge of the frame and back. Capping each 
 norm keeps the decoder within the codes it mostly learned from; frames under the cap pass
 unchanged.
 
-**Equal offsets** (:func:`equalise_offsets`, ``probe_genre.py --equalise``). Instead of
-teaching the decoder smaller offsets, make every clip's offset the same length: the direction
-names the genre (the probe reads it off every held-out clip), the length mostly says how
-familiar the song is. Measured on the shipped generator without retraining, lengthening each
-held-out clip's offset to 0.8 of the training clips' mean length raised genre accuracy from
-0.66 to 0.75 (FID 8.6 -> 11.0). A decoder trained on such codes (``--code_offset_norm``,
-retired in issue 36) did not find the beat (docs/experiments.md, section 19).
+**Equal offsets** (:func:`equalise_offsets`, ``probe_genre.py --equalise``). The music encoder
+sets each song apart from the corpus's centre by its mean code over a clip (genre, and the song
+itself). On songs it has not heard that offset is smaller: for the shipped generator, its length
+over the held-out test clips is 0.77 of the training clips' (1.27 against 1.66), although a
+linear probe still reads the genre off it on every one of them (``probe_genre.py``). The decoder
+learns its moves from the training songs' full-size offsets, so on a new song it often dances
+another genre. Make every clip's offset the same length: the direction names the genre, the
+length mostly says how familiar the song is. Measured on the shipped generator without
+retraining, lengthening each held-out clip's offset to 0.8 of the training clips' mean length
+raised genre accuracy from 0.66 to 0.75 (FID 8.6 -> 11.0). A decoder trained on such codes (``--code_offset_norm``,
+retired in issue 36) did not find the beat (docs/experiments.md, section 19). Training the
+decoder on offsets shrunk by a random fraction instead (``--code_shrink``, removed after commit
+1fc2e5f) is measured in section 18.
 
 **Hold** (``--code_hold``, recorded in the checkpoint). Every frame hears its clip's mean code,
 so the code says what the song is and the rhythm features alone say when to move. On slow,
@@ -34,24 +31,6 @@ perceptual terms pull each joint to its own average: the skeletons came apart (b
 against 0.09), which FID did not show. With ``--pose_output bones`` they stay whole
 (docs/experiments.md, sections 22 and 23).
 """
-
-import torch
-
-
-def shrink_clip_code(code, max_fraction):
-    """Pull each clip's mean code towards the batch's mean by a random fraction in ``[0, max_fraction)``.
-
-    Every frame of clip b moves by the same vector, ``-f_b * (mean_t code[b] - mean_b mean_t code)``,
-    so the code's changes from frame to frame are kept. The batch's mean is a constant (no gradient).
-
-    Shape: ``(B, T, C)`` -> ``(B, T, C)``, same dtype; ``max_fraction`` in ``[0, 1]``.
-    """
-    if not 0.0 <= max_fraction <= 1.0:
-        raise ValueError(f"max_fraction {max_fraction!r}: expected a number from 0 to 1")
-    clip_mean = code.mean(dim=1, keepdim=True)
-    centre = clip_mean.mean(dim=0, keepdim=True).detach()
-    fraction = torch.rand(code.shape[0], 1, 1, device=code.device, dtype=code.dtype) * max_fraction
-    return code - fraction * (clip_mean - centre)
 
 
 def hold_clip_mean(code):

@@ -1,55 +1,15 @@
-"""The music code before decoding: --code_shrink (training only), --code_cap and --code_hold
-(recorded), and the probes' equal offsets; --code_offset_norm is retired."""
+"""The music code before decoding: --code_cap and --code_hold (recorded), and the probes' equal
+offsets; --code_offset_norm and --code_shrink are retired."""
 
 import pytest
 import torch
 
 import train
-from conftest import assert_training_only, write_gcn
+from conftest import write_gcn
 from model import checkpoint
 from model.checkpoint import CheckpointError
-from model.music_code import cap_frame_norm, equalise_offsets, hold_clip_mean, shrink_clip_code
+from model.music_code import cap_frame_norm, equalise_offsets, hold_clip_mean
 from model.generator import Generator
-
-
-def offsets(code):
-    """Each clip's mean code minus the batch's mean: ``(B, T, C)`` -> ``(B, C)``."""
-    clip_mean = code.mean(dim=1)
-    return clip_mean - clip_mean.mean(dim=0)
-
-
-def test_shrink_moves_every_frame_of_a_clip_by_one_vector_towards_the_centre():
-    torch.manual_seed(0)
-    code = torch.randn(6, 50, 8)
-    shrunk = shrink_clip_code(code, 0.5)
-    moved = shrunk - code
-    assert torch.allclose(moved, moved[:, :1].expand_as(moved), atol=1e-6)  # frame changes kept
-    # the move is -f * offset: parallel to the offset, with 0 <= f < 0.5
-    fraction = -(moved[:, 0] * offsets(code)).sum(1) / offsets(code).pow(2).sum(1)
-    assert torch.allclose(moved[:, 0], -fraction[:, None] * offsets(code), atol=1e-5)
-    assert ((fraction >= 0) & (fraction < 0.5)).all()
-    assert fraction.std() > 0.01  # one fraction per clip, not one per batch
-    expected_mean = code.mean(dim=(0, 1)) - (fraction[:, None] * offsets(code)).mean(0)
-    assert torch.allclose(shrunk.mean(dim=(0, 1)), expected_mean, atol=1e-6)
-
-
-def test_no_shrink_leaves_the_code_and_a_fraction_out_of_range_is_refused():
-    code = torch.randn(3, 10, 4)
-    assert torch.equal(shrink_clip_code(code, 0.0), code)
-    with pytest.raises(ValueError, match="max_fraction"):
-        shrink_clip_code(code, 1.5)
-
-
-def test_shrink_passes_gradients_to_the_code():
-    code = torch.randn(4, 10, 4, requires_grad=True)
-    shrink_clip_code(code, 0.5).square().sum().backward()
-    assert code.grad is not None and torch.isfinite(code.grad).all() and code.grad.abs().sum() > 0
-
-
-def test_generator_shrinks_only_in_training_and_only_when_asked():
-    assert_training_only(code_shrink=0.5)
-    with pytest.raises(ValueError, match="code_shrink"):
-        Generator(code_shrink=-0.1)
 
 
 def test_cap_shortens_only_the_frames_over_it():
@@ -79,17 +39,15 @@ def test_generator_caps_its_code_in_training_and_inference():
         Generator(code_cap=0.0)
 
 
-def test_train_records_the_cap_not_the_shrink_and_loading_restores_it(tiny_corpus, tmp_path, capsys):
+def test_train_records_the_cap_and_loading_restores_it(tiny_corpus, tmp_path, capsys):
     gcn = write_gcn(tmp_path / "gcn.pth")
     out = tmp_path / "run"
     assert train.main(["--data", tiny_corpus, "--pretrain_GCN", gcn, "--out", str(out), "--max_steps", "1",
-                       "--batch_size", "2", "--split", "videos:002", "--code_shrink", "0.5",
-                       "--code_cap", "6", "--save_every_steps", "0"]) == 0
+                       "--batch_size", "2", "--split", "videos:002", "--code_cap", "6",
+                       "--save_every_steps", "0"]) == 0
     model = str(out / "generator_last.pth")
     assert checkpoint.generator_args(model)["code_cap"] == 6.0
-    assert "code_shrink" not in checkpoint.generator_args(model)  # training only: not recorded
-    loaded = checkpoint.load_generator(model)
-    assert loaded.code_cap == 6.0 and loaded.code_shrink == 0.0
+    assert checkpoint.load_generator(model).code_cap == 6.0
     bad = str(tmp_path / "bad.pth")
     checkpoint.save_generator(bad, Generator().state_dict(), {"generator_args": {"code_cap": -1.0}})
     with pytest.raises(CheckpointError, match="unknown generator_args"):
