@@ -232,12 +232,6 @@ def train_parser():
                              "beat (needs --rhythm), each key reconstructed from the choice nearest "
                              "the true dance around its beat, and drawn at inference from a trigram "
                              "of choices per genre counted in training (model/beat_choice.py)")
-    recipe.add_argument("--key_codebook", action=argparse.BooleanOptionalAction, default=False,
-                        help="with --latent_kind beat: the L choices are fixed before training, the "
-                             "training dances' key poses (k-means of their poses on the beat, relative "
-                             "to the neck, L per genre with --genre_input), and each key is "
-                             "reconstructed from the nearest of them instead of the choice whose "
-                             "dance comes nearest (recorded in the checkpoint; model/key_codebook.py)")
     recipe.add_argument("--lambda_kl", type=non_negative, default=0.05,
                         help="with --latent, weight of the KL term of the true dance's latent")
     recipe.add_argument("--lambda_latent", type=non_negative, default=0.5,

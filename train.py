@@ -45,7 +45,6 @@ from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
                        build_optimizers, training_step, unwrap)
 from model.generator import latent_limit
-from model.key_codebook import fit_key_poses
 from runtime import (configure_process, init_distributed, report_errors, resolve_amp, rng_state,
                      seed_everything, set_rng_state, set_threads)
 
@@ -129,11 +128,6 @@ def run_networks(args, train_set, device):
         generator_args["latent_dim"] = args.latent
         if args.latent_kind != "gaussian":
             generator_args["latent_kind"] = args.latent_kind
-    if args.key_codebook:
-        if not (args.latent and args.latent_kind == "beat"):
-            raise DanceSynthError("--key_codebook fixes the choices of a choice on every beat: give "
-                                  "--latent L --latent_kind beat too")
-        generator_args["key_codebook"] = True
     sidecar = (train_set.meta or {}).get("videos") or {}
     tempi = [sidecar.get(video, {}).get("bpm") for video in {key[0] for key in train_set.keys}]
     if args.rhythm and tempi and all(tempi):  # songs faster than any training song: half time
@@ -143,14 +137,6 @@ def run_networks(args, train_set, device):
                           rhythm_discriminator=bool(args.rhythm and args.rhythm_discriminator))
     if args.pose_output == "bones":  # the dancers' build, which the generator lays its bones out with
         nets["generator"].pose_generator.final_linear.set_lengths(bone_lengths(train_set.pixel_poses()))
-    if args.key_codebook:  # the choices: the dancers' key poses, per genre with --genre_input
-        try:
-            key_poses = fit_key_poses(train_set.pose_windows(), train_set.rhythm_windows(), args.latent,
-                                      train_set.genre_labels() if genre_of else None,
-                                      generator_args.get("genres", 1), seed=args.seed)
-        except ValueError as exc:
-            raise DanceSynthError(f"{args.data}: --key_codebook: {exc}") from None
-        nets["generator"].key_poses.copy_(key_poses)
     return nets, generator_args, genre_of
 
 

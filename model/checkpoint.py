@@ -50,9 +50,13 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
-                  "genre_gain", "latent_dim", "latent_kind", "max_bpm", "key_codebook")
-# generator options that lost their experiments and left the code (issue 36, docs/experiments.md)
-RETIRED_GENERATOR_ARGS = ("decoder_norm", "rhythm_tempo", "code_offset_norm")
+                  "genre_gain", "latent_dim", "latent_kind", "max_bpm")
+LAST_WITH_RETIRED = "1fc2e5f"  # the last commit that has --key_codebook
+# generator options that lost their experiments and left the code (docs/experiments.md), and where
+# they can still be found
+RETIRED_GENERATOR_ARGS = {"decoder_norm": "retired in issue 36", "rhythm_tempo": "retired in issue 36",
+                          "code_offset_norm": "retired in issue 36",
+                          "key_codebook": f"removed after commit {LAST_WITH_RETIRED}, the last that has it"}
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -160,13 +164,12 @@ def generator_args(path, checkpoint=None):
     max_bpm = args.get("max_bpm", 1.0) if isinstance(args, dict) else None
     retired = sorted(set(args) & set(RETIRED_GENERATOR_ARGS)) if isinstance(args, dict) else []
     if retired:
-        raise CheckpointError(f"{path}: generator_args name {', '.join(retired)}, an option retired in "
-                              f"issue 36 (docs/experiments.md); this version cannot build that generator")
+        raise CheckpointError(f"{path}: generator_args name {retired[0]}, an option "
+                              f"{RETIRED_GENERATOR_ARGS[retired[0]]} (docs/experiments.md); this version "
+                              f"cannot build that generator")
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("code_hold", False) not in (False, True)
-            or args.get("key_codebook", False) not in (False, True)
-            or (args.get("key_codebook") and args.get("latent_kind") != "beat")
             or args.get("pose_output", "joints") not in POSE_OUTPUTS
             or (args.get("code_hold") and not args.get("rhythm"))
             or not (isinstance(genres, int) and (genres == 0 or genres >= 2))

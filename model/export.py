@@ -29,12 +29,12 @@ from .generator import Generator
 from .weight_average import average_states, refresh_batchnorm
 
 _KEEP_FP32 = ("running_mean", "running_var", "A", "genre.mean", "genre.second", "genre.cross", "genre.prior",
-              "choice_counts", "key_poses")
+              "choice_counts")
 
 
 def halve(state):
     """Floating tensors to float16, except normalisation statistics, the genre head's moments,
-    the choice prior's counts, the key-pose codebook and the adjacency ``A``."""
+    the choice prior's counts and the adjacency ``A``."""
     return {key: value.half() if value.is_floating_point() and not key.endswith(_KEEP_FP32)
             else value for key, value in state.items()}
 

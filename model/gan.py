@@ -33,10 +33,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
 from .beat_choice import (assign_choices, beat_intervals, choice_uniforms, count_choices, frame_latent,
-                          held_latent, key_count, key_weights, nearest_choices, sample_choices)
+                          held_latent, key_count, key_weights, sample_choices)
 from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
-from .key_codebook import key_pose_errors
 from .local_discriminator import LocalDiscriminator
 from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss,
                      moved_to_place, neck_relative, neck_relative_l1, pose_perceptual_loss,
@@ -282,10 +281,8 @@ def dance_with_latents(G, music, real, heard):
 def dance_with_beat_choices(G, music, real, heard):
     """:func:`dance_with_latents` for a choice on every beat (:mod:`model.beat_choice`):
     ``fake`` from choices drawn from the trigram prior, ``recon`` from each key's choice nearest
-    the true dance (:func:`held_choice_errors`, then :func:`model.beat_choice.assign_choices`;
-    with ``key_codebook``, the nearest of the codebook's key poses,
-    :func:`model.key_codebook.key_pose_errors`), whose trigrams then go into the prior's counts
-    (training only).
+    the true dance (:func:`held_choice_errors`, then :func:`model.beat_choice.assign_choices`),
+    whose trigrams then go into the prior's counts (training only).
 
     Returns ``(fake, recon, None, None, prior choices (B, J))``.
     """
@@ -297,10 +294,7 @@ def dance_with_beat_choices(G, music, real, heard):
     prior = sample_choices(G.choice_counts, genre, choice_uniforms(noise, intervals, keys))
     fake = G.decode(code, noise, latent=frame_latent(prior, intervals, G.latent_dim), **heard)
     weights = key_weights(intervals, phase, keys)
-    if G.key_codebook:  # the choices are the codebook's key poses: the nearest one, as it is
-        fits = nearest_choices(key_pose_errors(G.key_poses, real, genre), weights)
-    else:
-        fits = assign_choices(held_choice_errors(G, code.detach(), noise, real, heard), weights, genre)
+    fits = assign_choices(held_choice_errors(G, code.detach(), noise, real, heard), weights, genre)
     if G.training:
         count_choices(G.choice_counts, fits, intervals, genre)
     recon = G.decode(code, noise, latent=frame_latent(fits, intervals, G.latent_dim), **heard)

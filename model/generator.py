@@ -11,7 +11,6 @@ from torch import nn
 from dataset.format import NOISE_DIM, NOISE_STD
 from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
-from dataset.skeleton import POSE_DIM
 
 from .audio_gaps import cut_gaps
 from .beat_choice import beat_intervals, choice_uniforms, empty_counts, frame_latent, key_count, sample_choices
@@ -97,10 +96,6 @@ class Generator(nn.Module):
     latent ``(B, T, 2 L)`` is per frame, the one-hots of the two keys around it (2048 * L more
     parameters), and without it the choices are drawn from the trigram prior held in the buffer
     ``choice_counts`` ``(max(G, 1), L + 1, L + 1, L)``.
-    ``key_codebook``: with ``latent_kind="beat"``, the L choices are fixed key poses, k-means of
-    the training dances' poses on the beat per genre (:mod:`model.key_codebook`), held in the
-    buffer ``key_poses`` ``(max(G, 1), L, 36)`` (L * 36 * max(G, 1) values, set before training);
-    in training each key takes the nearest of them. Inference does not use it.
     ``max_bpm``: None, or the fastest tempo of the training music: a song faster than this is
     danced at half time (:func:`model.inference.song_rhythm`). Not used by ``forward``.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
@@ -112,7 +107,7 @@ class Generator(nn.Module):
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_cap=None,
                  code_hold=False, genres=0, pose_output="joints", genre_gain=None,
-                 latent_dim=0, latent_kind="gaussian", max_bpm=None, audio_gaps=0, key_codebook=False):
+                 latent_dim=0, latent_kind="gaussian", max_bpm=None, audio_gaps=0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -141,14 +136,8 @@ class Generator(nn.Module):
             raise ValueError(f"latent_kind {latent_kind!r} needs latent_dim 2 or more: one choice is no choice")
         if latent_dim and latent_kind == "beat" and not rhythm:
             raise ValueError("latent_kind 'beat' finds the beats in the rhythm features: give rhythm too")
-        if key_codebook and not (latent_dim and latent_kind == "beat"):
-            raise ValueError("key_codebook fixes the choices of a choice on every beat: needs "
-                             "latent_kind 'beat' and a latent_dim")
         self.latent_dim = latent_dim
         self.latent_kind = latent_kind
-        self.key_codebook = bool(key_codebook)
-        if key_codebook:
-            self.register_buffer("key_poses", torch.zeros(max(genres, 1), latent_dim, POSE_DIM))
         if latent_dim and latent_kind == "gaussian":
             self.dance_encoder = DanceEncoder(latent_dim)
         if latent_dim and latent_kind == "beat":

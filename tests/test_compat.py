@@ -92,20 +92,25 @@ def test_generator_data_parallel_prefix(tmp_path, generator_state):
     _assert_same(load_generator_state(path), generator_state)
 
 
-@pytest.mark.parametrize("retired", [{"decoder_norm": "layer"}, {"rhythm": "librosa", "rhythm_tempo": True},
-                                     {"code_offset_norm": True}])
-def test_a_generator_with_a_retired_option_is_refused_in_one_line(tmp_path, capsys, generator_state, retired):
+@pytest.mark.parametrize("retired, option, where", [
+    ({"decoder_norm": "layer"}, "decoder_norm", "retired in issue 36"),
+    ({"rhythm": "librosa", "rhythm_tempo": True}, "rhythm_tempo", "retired in issue 36"),
+    ({"code_offset_norm": True}, "code_offset_norm", "retired in issue 36"),
+    ({"rhythm": "truth", "latent_dim": 4, "latent_kind": "beat", "key_codebook": True}, "key_codebook",
+     "removed after commit 1fc2e5f, the last that has it"),
+])
+def test_a_generator_with_a_retired_option_is_refused_in_one_line(tmp_path, capsys, generator_state, retired,
+                                                                   option, where):
     from model import export
 
     path = tmp_path / "generator_old.pth"
     torch.save({"generator": generator_state, "generator_args": {"edge_pad": 6, **retired}}, path)
-    option = next(name for name in retired if name != "rhythm")
     with pytest.raises(CheckpointError, match=rf"generator_old\.pth: generator_args name {option}, an "
-                                              rf"option retired in issue 36"):
+                                              rf"option {where} \(docs/experiments\.md\)"):
         load_generator(path)
     assert export.main(["generator", str(path), str(tmp_path / "out.pth")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "generator_old.pth" in err and "retired" in err
+    assert err.startswith("error: ") and "generator_old.pth" in err and where in err
     assert len(err.splitlines()) == 1
 
 
