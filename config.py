@@ -218,20 +218,16 @@ def train_parser():
                              "model/genre_head.py). Unlike the code's song offset, its size does not "
                              "shrink on songs the encoder has not heard (default: off, the paper's)")
     recipe.add_argument("--latent", type=int, default=0, metavar="L",
-                        help="a latent of L numbers (at most 10; for --latent_kind beat, L choices "
-                             "per beat, at most 32) that chooses the moves "
+                        help="a per-clip latent of L numbers (at most 10) that chooses the moves "
                              "(--latent_kind says how it is learned): the L1, perceptual and motion "
                              "terms judge the dance made from the latent that fits the true dance, "
                              "the adversarial terms one made from a prior draw, read off the noise "
                              "(recorded in the checkpoint; 0, the paper's: off)")
-    recipe.add_argument("--latent_kind", default="gaussian", choices=("gaussian", "choice", "beat"),
+    recipe.add_argument("--latent_kind", default="gaussian", choices=("gaussian", "choice"),
                         help="with --latent: a Gaussian latent learned through an encoder of the "
-                             "true dance (BicycleGAN); one of L discrete choices per clip, each clip "
-                             "reconstructed from the choice that dances it best (multiple-choice "
-                             "learning; no encoder, no KL); or one of L choices of key pose on every "
-                             "beat (needs --rhythm), each key reconstructed from the choice nearest "
-                             "the true dance around its beat, and drawn at inference from a trigram "
-                             "of choices per genre counted in training (model/beat_choice.py)")
+                             "true dance (BicycleGAN), or one of L discrete choices per clip, each "
+                             "clip reconstructed from the choice that dances it best (multiple-choice "
+                             "learning; no encoder, no KL)")
     recipe.add_argument("--lambda_kl", type=non_negative, default=0.05,
                         help="with --latent, weight of the KL term of the true dance's latent")
     recipe.add_argument("--lambda_latent", type=non_negative, default=0.5,

@@ -90,7 +90,6 @@ from dataset.skeleton import NUM_JOINTS, fill_missing_joints, normalize
 from metrics.music_set import beats_against_truth, dataset_music, folder_music
 from metrics.table import Row, control_rows, format_table, mean_pose, score_rows
 from model import checkpoint
-from model.beat_choice import beat_intervals, frame_latent, held_latent, key_count, key_weights, nearest_choices
 from model.generator import Generator
 from model.inference import generate_draws, require_finite_poses
 from model.music_dance_embedding import load_or_train
@@ -145,25 +144,11 @@ def true_latents(generator, dances, music=None, seed=0):
     dance of the clip's music (noise draw 0 of ``seed``) moves nearest to it (joints relative to
     the neck), as training picks.
 
-    A choice on every beat: each key's choice nearest the true dance around its beat, as training
-    assigns them (:mod:`model.beat_choice`), from the dances that hold one choice throughout.
-
     Shape: ``dances`` ``(N, T, 18, 2)`` pixels (``music`` the clips' :class:`MusicSet`, for a
-    choice) -> ``(N, L)`` float32 (``(N, T, 2 L)`` for a choice on every beat).
+    choice) -> ``(N, L)`` float32.
     """
     filled = np.stack([fill_missing_joints(dance) for dance in dances])
     moves = filled - filled[:, :, 1:2]  # relative to the neck, as training picks
-    if generator.latent_kind == "beat":
-        shape = (len(dances), dances.shape[1])
-        errors = []
-        for k in range(generator.latent_dim):
-            held = held_latent(k, shape, generator.latent_dim)
-            dance = generate_draws(generator, music.audio, 1, seed, music.rhythm, held)[:, 0]
-            errors.append(np.abs(dance - dance[:, :, 1:2] - moves).mean(axis=(2, 3)))
-        intervals, phase = beat_intervals(torch.as_tensor(music.rhythm))
-        keys = key_count(intervals)
-        choices = nearest_choices(torch.as_tensor(np.stack(errors, axis=-1)), key_weights(intervals, phase, keys))
-        return frame_latent(choices, intervals, generator.latent_dim)
     if generator.latent_kind == "choice":
         eye = torch.eye(generator.latent_dim)
         errors = []

@@ -44,7 +44,6 @@ from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
                        build_optimizers, training_step, unwrap)
-from model.generator import latent_limit
 from runtime import (configure_process, init_distributed, report_errors, resolve_amp, rng_state,
                      seed_everything, set_rng_state, set_threads)
 
@@ -118,13 +117,9 @@ def run_networks(args, train_set, device):
     if args.pose_output != "joints":
         generator_args["pose_output"] = args.pose_output
     if args.latent:
-        if not 1 <= args.latent <= latent_limit(args.latent_kind):
-            raise DanceSynthError("--latent %d: expected 1 to %d for --latent_kind %s (a latent read "
-                                  "off the noise has at most its %d numbers)"
-                                  % (args.latent, latent_limit(args.latent_kind), args.latent_kind, NOISE_DIM))
-        if args.latent_kind == "beat" and not args.rhythm:
-            raise DanceSynthError("--latent_kind beat finds the beats in the rhythm features: give "
-                                  "--rhythm librosa (or truth) too")
+        if not 1 <= args.latent <= NOISE_DIM:
+            raise DanceSynthError("--latent %d: the latent is read off the noise, so 1 to %d numbers"
+                                  % (args.latent, NOISE_DIM))
         generator_args["latent_dim"] = args.latent
         if args.latent_kind != "gaussian":
             generator_args["latent_kind"] = args.latent_kind

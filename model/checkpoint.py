@@ -30,10 +30,11 @@ import torch
 
 from dataset.atomic import atomic_path, atomic_paths
 from dataset.errors import DanceSynthError
+from dataset.format import NOISE_DIM
 from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
-from .generator import LATENT_KINDS, Generator, latent_limit
+from .generator import LATENT_KINDS, Generator
 from .pose_generator import OUTPUTS as POSE_OUTPUTS
 from .st_gcn import STGCN
 
@@ -51,12 +52,13 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
                   "genre_gain", "latent_dim", "latent_kind", "max_bpm")
-LAST_WITH_RETIRED = "1fc2e5f"  # the last commit that has --key_codebook
+LAST_WITH_RETIRED = "1fc2e5f"  # the last commit that has --key_codebook and --latent_kind beat
 # generator options that lost their experiments and left the code (docs/experiments.md), and where
 # they can still be found
 RETIRED_GENERATOR_ARGS = {"decoder_norm": "retired in issue 36", "rhythm_tempo": "retired in issue 36",
                           "code_offset_norm": "retired in issue 36",
                           "key_codebook": f"removed after commit {LAST_WITH_RETIRED}, the last that has it"}
+RETIRED_LATENT_KINDS = ("beat",)  # removed after LAST_WITH_RETIRED too
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -147,6 +149,23 @@ def _checked(path, state, reference, network):
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
+def _refuse_retired(path, args):
+    """Raise :class:`CheckpointError` naming ``path`` when ``args`` (a checkpoint's generator_args)
+    record an option that has left the code (:data:`RETIRED_GENERATOR_ARGS`,
+    :data:`RETIRED_LATENT_KINDS`), saying where it can still be found."""
+    retired = sorted(set(args) & set(RETIRED_GENERATOR_ARGS))
+    kind = args.get("latent_kind")
+    if retired:
+        name, where = retired[0], RETIRED_GENERATOR_ARGS[retired[0]]
+    elif kind in RETIRED_LATENT_KINDS:
+        name = f"latent_kind {kind!r} (--latent_kind {kind})"
+        where = f"removed after commit {LAST_WITH_RETIRED}, the last that has it"
+    else:
+        return
+    raise CheckpointError(f"{path}: generator_args name {name}, an option {where} (docs/experiments.md); "
+                          f"this version cannot build that generator")
+
+
 def generator_args(path, checkpoint=None):
     """Constructor arguments of the generator in ``path`` (``{}`` for release checkpoints).
 
@@ -162,11 +181,8 @@ def generator_args(path, checkpoint=None):
     gain = args.get("genre_gain", 1.0) if isinstance(args, dict) else None
     latent = args.get("latent_dim", 0) if isinstance(args, dict) else None
     max_bpm = args.get("max_bpm", 1.0) if isinstance(args, dict) else None
-    retired = sorted(set(args) & set(RETIRED_GENERATOR_ARGS)) if isinstance(args, dict) else []
-    if retired:
-        raise CheckpointError(f"{path}: generator_args name {retired[0]}, an option "
-                              f"{RETIRED_GENERATOR_ARGS[retired[0]]} (docs/experiments.md); this version "
-                              f"cannot build that generator")
+    if isinstance(args, dict):
+        _refuse_retired(path, args)
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("code_hold", False) not in (False, True)
@@ -178,7 +194,7 @@ def generator_args(path, checkpoint=None):
             or not isinstance(gain, (int, float)) or not gain > 0
             or ("genre_gain" in args and not genres)
             or args.get("latent_kind", "gaussian") not in LATENT_KINDS
-            or not (isinstance(latent, int) and 0 <= latent <= latent_limit(args.get("latent_kind", "gaussian")))
+            or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM)
             or not isinstance(max_bpm, (int, float)) or not max_bpm > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args

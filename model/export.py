@@ -28,13 +28,12 @@ from . import checkpoint
 from .generator import Generator
 from .weight_average import average_states, refresh_batchnorm
 
-_KEEP_FP32 = ("running_mean", "running_var", "A", "genre.mean", "genre.second", "genre.cross", "genre.prior",
-              "choice_counts")
+_KEEP_FP32 = ("running_mean", "running_var", "A", "genre.mean", "genre.second", "genre.cross", "genre.prior")
 
 
 def halve(state):
-    """Floating tensors to float16, except normalisation statistics, the genre head's moments,
-    the choice prior's counts and the adjacency ``A``."""
+    """Floating tensors to float16, except normalisation statistics, the genre head's moments and
+    the adjacency ``A``."""
     return {key: value.half() if value.is_floating_point() and not key.endswith(_KEEP_FP32)
             else value for key, value in state.items()}
 

@@ -32,8 +32,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
-from .beat_choice import (assign_choices, beat_intervals, choice_uniforms, count_choices, frame_latent,
-                          held_latent, key_count, key_weights, sample_choices)
 from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
@@ -256,13 +254,11 @@ def dance_with_latents(G, music, real, heard):
     One music code, one noise draw. A ``"gaussian"`` latent that fits is a draw of the encoder's
     Gaussian for the true dance (BicycleGAN's cVAE pass); a ``"choice"`` latent, the choice whose
     dance moves nearest to the true one (:func:`best_choice`), found without gradients
-    (multiple-choice learning); a ``"beat"`` latent, :func:`dance_with_beat_choices`.
+    (multiple-choice learning).
     Returns ``(fake, recon, mean, log_variance, prior)``, the encoder's two None for a choice.
 
     Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> (B, T, 36) twice, (B, L) three times.
     """
-    if G.latent_kind == "beat":
-        return dance_with_beat_choices(G, music, real, heard)
     noise = G.sample_noise(music)
     prior = prior_latent(noise, G.latent_dim, G.latent_kind)
     code = G.encode(music)
@@ -276,29 +272,6 @@ def dance_with_latents(G, music, real, heard):
         mean, log_variance = mean.float(), log_variance.float()
     recon = G.decode(code, noise, latent=fits, **heard)
     return fake.float(), recon.float(), mean, log_variance, prior
-
-
-def dance_with_beat_choices(G, music, real, heard):
-    """:func:`dance_with_latents` for a choice on every beat (:mod:`model.beat_choice`):
-    ``fake`` from choices drawn from the trigram prior, ``recon`` from each key's choice nearest
-    the true dance (:func:`held_choice_errors`, then :func:`model.beat_choice.assign_choices`),
-    whose trigrams then go into the prior's counts (training only).
-
-    Returns ``(fake, recon, None, None, prior choices (B, J))``.
-    """
-    noise = G.sample_noise(music)
-    code = G.encode(music)
-    intervals, phase = beat_intervals(heard["rhythm"])
-    keys = key_count(intervals)
-    genre = heard.get("genre")
-    prior = sample_choices(G.choice_counts, genre, choice_uniforms(noise, intervals, keys))
-    fake = G.decode(code, noise, latent=frame_latent(prior, intervals, G.latent_dim), **heard)
-    weights = key_weights(intervals, phase, keys)
-    fits = assign_choices(held_choice_errors(G, code.detach(), noise, real, heard), weights, genre)
-    if G.training:
-        count_choices(G.choice_counts, fits, intervals, genre)
-    recon = G.decode(code, noise, latent=frame_latent(fits, intervals, G.latent_dim), **heard)
-    return fake.float(), recon.float(), None, None, prior
 
 
 @contextlib.contextmanager
@@ -331,23 +304,6 @@ def best_choice(G, code, noise, real, heard):
             dance = G.decode(code, noise, latent=eye[k].expand(len(code), -1), **heard)
             errors.append((neck_relative(dance.float()) - target).abs().mean(dim=(1, 2)))
     return eye[torch.stack(errors, dim=1).argmin(dim=1)]
-
-
-def held_choice_errors(G, code, noise, real, heard):
-    """For a choice on every beat: the distance (mean L1 of the joints relative to the neck) of
-    each frame of the dance that holds one choice on every key to ``real``, for every choice.
-
-    Danced without gradients (:func:`batch_statistics_only`). Shape: ``code`` (B, T, 256),
-    ``real`` (B, T, 36) -> (B, T, L).
-    """
-    target = neck_relative(real)
-    errors = []
-    with batch_statistics_only(G), torch.no_grad():
-        for k in range(G.latent_dim):
-            held = held_latent(k, code.shape[:2], G.latent_dim, code.device)
-            dance = G.decode(code, noise, latent=held, **heard)
-            errors.append((neck_relative(dance.float()) - target).abs().mean(dim=2))
-    return torch.stack(errors, dim=-1)
 
 
 def latent_terms(G, fake, mean, log_variance, prior):

@@ -13,7 +13,6 @@ from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
 from .audio_gaps import cut_gaps
-from .beat_choice import beat_intervals, choice_uniforms, empty_counts, frame_latent, key_count, sample_choices
 from .dance_encoder import DanceEncoder
 from .genre_head import GenreHead
 from .music_code import cap_frame_norm, hold_clip_mean
@@ -21,14 +20,7 @@ from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
 
 
-LATENT_KINDS = ("gaussian", "choice", "beat")
-MAX_BEAT_CHOICES = 32  # choices per beat of ``latent_kind="beat"``, whose latent is not read off the noise
-
-
-def latent_limit(kind):
-    """The largest latent size of a ``kind``: the noise's width for a latent read off the noise,
-    :data:`MAX_BEAT_CHOICES` for a choice per beat."""
-    return MAX_BEAT_CHOICES if kind == "beat" else NOISE_DIM
+LATENT_KINDS = ("gaussian", "choice")
 
 
 def prior_latent(noise, latent_dim, kind="gaussian"):
@@ -88,14 +80,10 @@ class Generator(nn.Module):
     (1024 * L more parameters), and ``dance_encoder`` (189,328 parameters for L = 8, 2,064 fewer
     per latent less) encodes a true dance into it in training. ``forward`` and ``decode`` take
     ``latent`` ``(B, L)``; without it, the prior latent read off the noise (:func:`prior_latent`).
-    ``latent_kind``: ``"gaussian"`` (that encoder's Gaussian latent, as above), ``"choice"``:
+    ``latent_kind``: ``"gaussian"`` (that encoder's Gaussian latent, as above), or ``"choice"``:
     the latent is the one-hot of one of L learned choices, and in training each clip is
     reconstructed from the choice that dances it best (multiple-choice learning,
-    :func:`model.gan.dance_with_latents`); no encoder. Or ``"beat"`` (needs ``rhythm``): one of
-    L choices on every beat (:mod:`model.beat_choice`; L up to :data:`MAX_BEAT_CHOICES`), so the
-    latent ``(B, T, 2 L)`` is per frame, the one-hots of the two keys around it (2048 * L more
-    parameters), and without it the choices are drawn from the trigram prior held in the buffer
-    ``choice_counts`` ``(max(G, 1), L + 1, L + 1, L)``.
+    :func:`model.gan.dance_with_latents`); no encoder.
     ``max_bpm``: None, or the fastest tempo of the training music: a song faster than this is
     danced at half time (:func:`model.inference.song_rhythm`). Not used by ``forward``.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
@@ -124,25 +112,19 @@ class Generator(nn.Module):
         if genre_gain is not None and not (genres and genre_gain > 0):
             raise ValueError(f"genre_gain {genre_gain!r}: expected None, or a positive factor on "
                              f"the genre one-hot of a generator with genres")
-        if latent_kind in LATENT_KINDS and not 0 <= latent_dim <= latent_limit(latent_kind):
-            raise ValueError(f"latent_dim {latent_dim!r}: expected 0 to {latent_limit(latent_kind)} "
-                             f"for latent_kind {latent_kind!r}")
+        if not 0 <= latent_dim <= NOISE_DIM:
+            raise ValueError(f"latent_dim {latent_dim!r}: expected 0 to {NOISE_DIM} (the noise's numbers)")
         if max_bpm is not None and not max_bpm > 0:
             raise ValueError(f"max_bpm {max_bpm!r}: expected None or a positive tempo")
         self.max_bpm = max_bpm
         if latent_kind not in LATENT_KINDS:
             raise ValueError(f"latent_kind {latent_kind!r}: expected one of {LATENT_KINDS}")
-        if latent_kind in ("choice", "beat") and latent_dim == 1:
-            raise ValueError(f"latent_kind {latent_kind!r} needs latent_dim 2 or more: one choice is no choice")
-        if latent_dim and latent_kind == "beat" and not rhythm:
-            raise ValueError("latent_kind 'beat' finds the beats in the rhythm features: give rhythm too")
+        if latent_kind == "choice" and latent_dim == 1:
+            raise ValueError("latent_kind 'choice' needs latent_dim 2 or more: one choice is no choice")
         self.latent_dim = latent_dim
         self.latent_kind = latent_kind
         if latent_dim and latent_kind == "gaussian":
             self.dance_encoder = DanceEncoder(latent_dim)
-        if latent_dim and latent_kind == "beat":
-            self.register_buffer("choice_counts", empty_counts(genres, latent_dim))
-        latent_inputs = 2 * latent_dim if latent_kind == "beat" else latent_dim
         self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
         self.audio_gaps = audio_gaps
@@ -155,7 +137,7 @@ class Generator(nn.Module):
         if genres:
             self.genre = GenreHead(genres, CODE_DIM)
         self.pose_generator = PoseGenerator(noise_dim=NOISE_DIM,
-                                            rhythm_dim=self.rhythm_dim + genres + latent_inputs,
+                                            rhythm_dim=self.rhythm_dim + genres + latent_dim,
                                             dropout=decoder_dropout,
                                             output=pose_output)
 
@@ -184,8 +166,7 @@ class Generator(nn.Module):
         change the code).
 
         Shape: ``music`` ``(B, T, 256)``, ``noise`` ``(B, T, 10)``, ``rhythm`` ``(B, T, 8)`` or
-        None, ``genre`` ``(B,)`` int64 or None, ``latent`` ``(B, L)`` (``(B, T, 2 L)`` for
-        ``latent_kind="beat"``) or None -> ``(B, T, 36)``.
+        None, ``genre`` ``(B,)`` int64 or None, ``latent`` ``(B, L)`` or None -> ``(B, T, 36)``.
         """
         if noise.shape != (*music.shape[:2], self.noise_dim):
             raise ValueError(f"noise must have shape {(*music.shape[:2], self.noise_dim)}, got "
@@ -194,22 +175,14 @@ class Generator(nn.Module):
             raise ValueError(f"this generator hears rhythm features: rhythm must have shape "
                              f"{(*music.shape[:2], self.rhythm_dim)}, got "
                              f"{None if rhythm is None else tuple(rhythm.shape)}")
-        beats, genre_index = rhythm, genre
         if self.genres:
             heard = self.genre(music, genre)
-            genre_index = heard[:, 0].argmax(dim=-1)
             if self.genre_gain:
                 heard = heard * self.genre_gain
             rhythm = heard if rhythm is None else torch.cat([rhythm, heard.to(rhythm.dtype)], dim=-1)
         elif genre is not None:
             raise ValueError("this generator was built without genres (genre_input): genre must be None")
-        if self.latent_dim and self.latent_kind == "beat":
-            latent = self.prior_frames(beats, noise, genre_index) if latent is None else latent
-            if latent.shape != (*music.shape[:2], 2 * self.latent_dim):
-                raise ValueError(f"latent must have shape {(*music.shape[:2], 2 * self.latent_dim)} "
-                                 f"(two one-hots per frame), got {tuple(latent.shape)}")
-            rhythm = torch.cat([rhythm, latent.to(rhythm.dtype)], -1)
-        elif self.latent_dim:
+        if self.latent_dim:
             latent = prior_latent(noise, self.latent_dim, self.latent_kind) if latent is None else latent
             if latent.shape != (len(music), self.latent_dim):
                 raise ValueError(f"latent must have shape {(len(music), self.latent_dim)}, got "
@@ -223,15 +196,3 @@ class Generator(nn.Module):
         if self.code_cap:
             music = cap_frame_norm(music, self.code_cap)
         return self.pose_generator(music, noise, rhythm)
-
-    def prior_frames(self, rhythm, noise, genre=None):
-        """The per-frame latent of a dance whose choice on every beat is drawn from the trigram
-        prior (``latent_kind="beat"``), read off the noise (:mod:`model.beat_choice`).
-
-        Shape: ``rhythm`` ``(B, T, 8)``, ``noise`` ``(B, T, 10)``, ``genre`` ``(B,)`` int64 or
-        None -> ``(B, T, 2 L)`` float32.
-        """
-        intervals, _ = beat_intervals(rhythm)
-        uniforms = choice_uniforms(noise, intervals, key_count(intervals))
-        choices = sample_choices(self.choice_counts, genre if self.genres else None, uniforms)
-        return frame_latent(choices, intervals, self.latent_dim)

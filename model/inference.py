@@ -127,8 +127,8 @@ def generate(generator, audio, noise, rhythm=None, windows_per_pass=WINDOWS_PER_
     Shape: ``audio`` ``(N, T, 1600)`` raw int16-range, ``noise`` ``(N, T, 10)``, ``rhythm``
     ``(N, T, 8)`` rhythm features (for a generator that hears them, else None; tensors or arrays,
     any device), ``genre`` ``(N,)`` genre indices for a generator with a genre input (None: it
-    predicts each clip's own), ``latent`` ``(N, L)`` (``(N, T, 2 L)`` for a choice on every
-    beat) for a generator with a latent (None: each clip's prior latent, read off its noise) -> ``(N, T, 36)`` float32 numpy, normalised poses.
+    predicts each clip's own), ``latent`` ``(N, L)`` for a generator with a latent (None: each
+    clip's prior latent, read off its noise) -> ``(N, T, 36)`` float32 numpy, normalised poses.
     The inputs go to the generator's device one pass at a time.
     """
     device = next(generator.parameters()).device
@@ -239,33 +239,21 @@ def dance(generator, frames, seed=0, hop=HOP, crossfade=CROSSFADE, windows_per_p
              else chosen_genre(generator, genre, len(windows)))
     window_poses = generate(generator, windows, noise[index],
                             None if rhythm is None else rhythm[index.numpy()], windows_per_pass,
-                            genre=genre, latent=window_latents(generator, noise, starts, rhythm, genre))
+                            genre=genre, latent=window_latents(generator, noise, starts))
     return blend_windows(window_poses, starts, weights, num_frames)
 
 
-def window_latents(generator, noise, starts, rhythm=None, genre=None, hold=LATENT_HOLD):
-    """Each window's latent for a generator with one (None for others).
+def window_latents(generator, noise, starts, hold=LATENT_HOLD):
+    """Each window's latent for a generator with one (None for others): the prior latent read off
+    the song's noise at the first frame of its group of ``hold`` consecutive windows. Windows of
+    a group dance the same choice of moves, so their cross-fades blend two versions of one
+    movement; between groups the dance changes its moves, as a dancer does every few bars, and
+    only those hand-overs blend two different ones.
 
-    A per-clip latent is the prior latent read off the song's noise at the first frame of its
-    group of ``hold`` consecutive windows: windows of a group dance the same choice of moves, so
-    their cross-fades blend two versions of one movement; between groups the dance changes its
-    moves, as a dancer does every few bars, and only those hand-overs blend two different ones.
-    A choice on every beat (``latent_kind="beat"``) is drawn once for the whole song from its
-    rhythm features, noise and genre (``genre`` ``(n,)``, one index repeated, or None), and each
-    window takes its frames of it: every cross-fade blends one dance.
-
-    Shape: ``noise`` ``(T, 10)``, ``starts`` ``(n,)``, ``rhythm`` ``(T, 8)`` -> ``(n, L)``, or
-    ``(n, 50, 2 L)`` for a choice on every beat, or None.
+    Shape: ``noise`` ``(T, 10)``, ``starts`` ``(n,)`` -> ``(n, L)`` or None.
     """
     if not getattr(generator, "latent_dim", 0):
         return None
-    if generator.latent_kind == "beat":
-        device = generator.choice_counts.device
-        song_genre_index = None if genre is None else torch.as_tensor(genre)[:1].to(device)
-        with torch.no_grad():
-            frames = generator.prior_frames(torch.as_tensor(rhythm)[None].to(device), noise[None].to(device),
-                                            song_genre_index)[0].cpu()
-        return frames[torch.as_tensor(starts)[:, None] + torch.arange(SAMPLE_FRAMES)]
     first = np.asarray(starts)[(np.arange(len(starts)) // hold) * hold]
     return prior_latent(noise[torch.as_tensor(first)][:, None], generator.latent_dim, generator.latent_kind)
 
@@ -277,7 +265,7 @@ def generate_draws(generator, audio, draws, seed, rhythm=None, latent=None):
     ``(draws, N, T, 10)``), so two generators scored with one seed see the same noise.
 
     Shape: ``audio`` ``(N, T, 1600)``, ``rhythm`` ``(N, T, 8)`` or None, ``latent`` ``(N, L)``
-    (or ``(N, T, 2 L)``) for every draw or None (see :func:`generate`) -> ``(N, K, T, 18, 2)`` float64 pixel poses.
+    for every draw or None (see :func:`generate`) -> ``(N, K, T, 18, 2)`` float64 pixel poses.
     """
     n, frames, _ = audio.shape
     noise = seeded_noise((draws, n, frames, NOISE_DIM), seed)
