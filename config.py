@@ -79,9 +79,9 @@ RECIPES = {
     # the stage term keeps every dance's neck in the box the dancers' necks keep to (section 44)
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
-                   "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "latent_kind": "choice",
-                   "select": "goals", "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0,
-                   "motion_prior": True, "genre_input": True, "code_hold": True, "l1_relative": True,
+                   "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "select": "goals",
+                   "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0, "motion_prior": True,
+                   "genre_input": True, "code_hold": True, "l1_relative": True,
                    "perceptual_in_place": True, "audio_gaps": 2, "lambda_move": 600.0,
                    "lambda_r1": 0.02, "lambda_r1_seq": 0.02, "lambda_stage": 100.0},
 }
@@ -218,21 +218,12 @@ def train_parser():
                              "model/genre_head.py). Unlike the code's song offset, its size does not "
                              "shrink on songs the encoder has not heard (default: off, the paper's)")
     recipe.add_argument("--latent", type=int, default=0, metavar="L",
-                        help="a per-clip latent of L numbers (at most 10) that chooses the moves "
-                             "(--latent_kind says how it is learned): the L1, perceptual and motion "
-                             "terms judge the dance made from the latent that fits the true dance, "
-                             "the adversarial terms one made from a prior draw, read off the noise "
-                             "(recorded in the checkpoint; 0, the paper's: off)")
-    recipe.add_argument("--latent_kind", default="gaussian", choices=("gaussian", "choice"),
-                        help="with --latent: a Gaussian latent learned through an encoder of the "
-                             "true dance (BicycleGAN), or one of L discrete choices per clip, each "
-                             "clip reconstructed from the choice that dances it best (multiple-choice "
-                             "learning; no encoder, no KL)")
-    recipe.add_argument("--lambda_kl", type=non_negative, default=0.05,
-                        help="with --latent, weight of the KL term of the true dance's latent")
-    recipe.add_argument("--lambda_latent", type=non_negative, default=0.5,
-                        help="with --latent, weight of the latent regression (L1 between a prior "
-                             "latent and the encoder's mean for the dance made from it)")
+                        help="a per-clip latent that chooses the moves: one of L learned choices "
+                             "(2 to 10), a one-hot. Each training clip is danced from every choice "
+                             "without gradients, and the L1, perceptual and motion terms judge the "
+                             "dance of the choice nearest the true one (multiple-choice learning); "
+                             "the adversarial terms judge one made from a choice read off the noise, "
+                             "as at inference (recorded in the checkpoint; 0, the paper's: off)")
     recipe.add_argument("--decoder_dropout", type=probability, default=0.5,
                         help="dropout before the generator's output layer in training (0.5, the "
                              "paper's). It is off at inference, and the frame-to-frame jitter it "

@@ -86,7 +86,7 @@ from config import DEFAULT_GCN, evaluate_parser
 from dataset.atomic import atomic_open
 from dataset.dance_dataset import DanceDataset
 from dataset.errors import DanceSynthError
-from dataset.skeleton import NUM_JOINTS, fill_missing_joints, normalize
+from dataset.skeleton import NUM_JOINTS, fill_missing_joints
 from metrics.music_set import beats_against_truth, dataset_music, folder_music
 from metrics.table import Row, control_rows, format_table, mean_pose, score_rows
 from model import checkpoint
@@ -138,29 +138,22 @@ def _generated(generator, music, args, source, latent=None):
     return draws[:, 0], np.arange(len(draws)), draws
 
 
-def true_latents(generator, dances, music=None, seed=0):
-    """The latent that fits each true dance: for a Gaussian latent, the mean of what the dance
-    encoder reads off it (missing joints filled, as in training); for a choice, the choice whose
-    dance of the clip's music (noise draw 0 of ``seed``) moves nearest to it (joints relative to
-    the neck), as training picks.
+def true_latents(generator, dances, music, seed=0):
+    """The choice that fits each true dance: the choice whose dance of the clip's music (noise
+    draw 0 of ``seed``) moves nearest to it (joints relative to the neck, the true dance's missing
+    joints filled), as training picks.
 
-    Shape: ``dances`` ``(N, T, 18, 2)`` pixels (``music`` the clips' :class:`MusicSet`, for a
-    choice) -> ``(N, L)`` float32.
+    Shape: ``dances`` ``(N, T, 18, 2)`` pixels, ``music`` the clips' :class:`MusicSet` -> ``(N, L)``
+    float32 one-hots.
     """
     filled = np.stack([fill_missing_joints(dance) for dance in dances])
     moves = filled - filled[:, :, 1:2]  # relative to the neck, as training picks
-    if generator.latent_kind == "choice":
-        eye = torch.eye(generator.latent_dim)
-        errors = []
-        for k in range(generator.latent_dim):
-            dance = generate_draws(generator, music.audio, 1, seed, music.rhythm, eye[k].expand(len(dances), -1))[:, 0]
-            errors.append(np.abs(dance - dance[:, :, 1:2] - moves).mean(axis=(1, 2, 3)))
-        return eye[np.argmin(np.stack(errors, axis=1), axis=1)]
-    poses = torch.as_tensor(normalize(filled).reshape(*filled.shape[:2], -1), dtype=torch.float32)
-    device = next(generator.parameters()).device
-    with torch.no_grad():
-        mean, _ = generator.dance_encoder(poses.to(device))
-    return mean.cpu()
+    eye = torch.eye(generator.latent_dim)
+    errors = []
+    for k in range(generator.latent_dim):
+        dance = generate_draws(generator, music.audio, 1, seed, music.rhythm, eye[k].expand(len(dances), -1))[:, 0]
+        errors.append(np.abs(dance - dance[:, :, 1:2] - moves).mean(axis=(1, 2, 3)))
+    return eye[np.argmin(np.stack(errors, axis=1), axis=1)]
 
 
 def write_plots(folder, music, dances):

@@ -117,12 +117,10 @@ def run_networks(args, train_set, device):
     if args.pose_output != "joints":
         generator_args["pose_output"] = args.pose_output
     if args.latent:
-        if not 1 <= args.latent <= NOISE_DIM:
-            raise DanceSynthError("--latent %d: the latent is read off the noise, so 1 to %d numbers"
+        if not 2 <= args.latent <= NOISE_DIM:
+            raise DanceSynthError("--latent %d: a choice is read off the noise, so 2 to %d choices"
                                   % (args.latent, NOISE_DIM))
         generator_args["latent_dim"] = args.latent
-        if args.latent_kind != "gaussian":
-            generator_args["latent_kind"] = args.latent_kind
     sidecar = (train_set.meta or {}).get("videos") or {}
     tempi = [sidecar.get(video, {}).get("bpm") for video in {key[0] for key in train_set.keys}]
     if args.rhythm and tempi and all(tempi):  # songs faster than any training song: half time
@@ -203,7 +201,7 @@ def train(argv=None):
         log.info("no checkpoint in %s: starting afresh", args.out)
     if world_size > 1:
         if args.latent:
-            raise DanceSynthError("--latent trains the dance encoder outside the DDP wrapper: run "
+            raise DanceSynthError("--latent dances with the generator outside its DDP wrapper: run "
                                   "it in one process")
         seed_everything(args.seed + rank)  # own noise, dropout and GP draws per process
         nets = {name: DistributedDataParallel(

@@ -34,7 +34,7 @@ from dataset.format import NOISE_DIM
 from dataset.rhythm_cache import SOURCES as RHYTHM_SOURCES
 
 from .gan import unwrap
-from .generator import LATENT_KINDS, Generator
+from .generator import Generator
 from .pose_generator import OUTPUTS as POSE_OUTPUTS
 from .st_gcn import STGCN
 
@@ -51,14 +51,16 @@ DISCRIMINATOR_ENTRIES = {"local_discriminator": "local_discriminator",
                          "optimizer_local": "local_discriminator",
                          "optimizer_seq": "sequence_discriminator"}
 GENERATOR_ARGS = ("edge_pad", "rhythm", "audio_level", "code_cap", "code_hold", "genres", "pose_output",
-                  "genre_gain", "latent_dim", "latent_kind", "max_bpm")
-LAST_WITH_RETIRED = "1fc2e5f"  # the last commit that has --key_codebook and --latent_kind beat
+                  "genre_gain", "latent_dim", "max_bpm")
+LAST_WITH_RETIRED = "1fc2e5f"  # the last commit that has --key_codebook and --latent_kind
 # generator options that lost their experiments and left the code (docs/experiments.md), and where
 # they can still be found
 RETIRED_GENERATOR_ARGS = {"decoder_norm": "retired in issue 36", "rhythm_tempo": "retired in issue 36",
                           "code_offset_norm": "retired in issue 36",
                           "key_codebook": f"removed after commit {LAST_WITH_RETIRED}, the last that has it"}
-RETIRED_LATENT_KINDS = ("beat",)  # removed after LAST_WITH_RETIRED too
+# the kinds of --latent that left the code after LAST_WITH_RETIRED; "choice", the one kept, is what
+# a latent is now
+RETIRED_LATENT_KINDS = ("gaussian", "beat")
 _SHOWN = 5  # keys listed in an error message
 
 
@@ -149,21 +151,32 @@ def _checked(path, state, reference, network):
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def _refuse_retired(path, args):
-    """Raise :class:`CheckpointError` naming ``path`` when ``args`` (a checkpoint's generator_args)
-    record an option that has left the code (:data:`RETIRED_GENERATOR_ARGS`,
+def _holds_dance_encoder(checkpoint):
+    """Whether the generator weights in ``checkpoint`` (a dict) include the dance encoder of
+    ``--latent_kind gaussian``, the kind that checkpoints did not record."""
+    state = checkpoint.get("generator_ema", checkpoint.get("generator"))
+    return isinstance(state, dict) and any(str(key).removeprefix("module.").startswith("dance_encoder.")
+                                           for key in state)
+
+
+def _refuse_retired(path, args, checkpoint):
+    """Raise :class:`CheckpointError` naming ``path`` when ``args`` (the generator_args of
+    ``checkpoint``) record an option that has left the code (:data:`RETIRED_GENERATOR_ARGS`,
     :data:`RETIRED_LATENT_KINDS`), saying where it can still be found."""
     retired = sorted(set(args) & set(RETIRED_GENERATOR_ARGS))
     kind = args.get("latent_kind")
     if retired:
-        name, where = retired[0], RETIRED_GENERATOR_ARGS[retired[0]]
+        what, where = f"generator_args name {retired[0]}", RETIRED_GENERATOR_ARGS[retired[0]]
     elif kind in RETIRED_LATENT_KINDS:
-        name = f"latent_kind {kind!r} (--latent_kind {kind})"
+        what = f"a generator with --latent_kind {kind}"
+        where = f"removed after commit {LAST_WITH_RETIRED}, the last that has it"
+    elif kind is None and args.get("latent_dim") and _holds_dance_encoder(checkpoint):
+        what = "a generator with --latent_kind gaussian (its weights hold a dance encoder)"
         where = f"removed after commit {LAST_WITH_RETIRED}, the last that has it"
     else:
         return
-    raise CheckpointError(f"{path}: generator_args name {name}, an option {where} (docs/experiments.md); "
-                          f"this version cannot build that generator")
+    raise CheckpointError(f"{path}: {what}, an option {where} (docs/experiments.md); this version cannot "
+                          f"build that generator")
 
 
 def generator_args(path, checkpoint=None):
@@ -171,18 +184,23 @@ def generator_args(path, checkpoint=None):
 
     Project checkpoints record them under ``"generator_args"`` (e.g. ``{"edge_pad": 6,
     "rhythm": "librosa", "audio_level": 15696.0}``: the rhythm features and the level of the
-    music the generator was trained with).
+    music the generator was trained with). A ``"latent_kind": "choice"``, which checkpoints of
+    a latent recorded until commit :data:`LAST_WITH_RETIRED`, is left out: it is the only kind
+    now. A generator built with a retired option raises :class:`CheckpointError`, saying where
+    that option can still be found.
     """
     checkpoint = read(path) if checkpoint is None else checkpoint
     args = checkpoint.get("generator_args", {}) if isinstance(checkpoint, dict) else {}
+    if isinstance(args, dict):
+        _refuse_retired(path, args, checkpoint)
+        if args.get("latent_kind") == "choice":  # the only kind now: no argument of the generator
+            args = {key: value for key, value in args.items() if key != "latent_kind"}
     level = args.get("audio_level", 1.0) if isinstance(args, dict) else None
     cap = args.get("code_cap", 1.0) if isinstance(args, dict) else None
     genres = args.get("genres", 0) if isinstance(args, dict) else None
     gain = args.get("genre_gain", 1.0) if isinstance(args, dict) else None
     latent = args.get("latent_dim", 0) if isinstance(args, dict) else None
     max_bpm = args.get("max_bpm", 1.0) if isinstance(args, dict) else None
-    if isinstance(args, dict):
-        _refuse_retired(path, args)
     if (not isinstance(args, dict) or set(args) - set(GENERATOR_ARGS)
             or args.get("rhythm") not in (None, *RHYTHM_SOURCES)
             or args.get("code_hold", False) not in (False, True)
@@ -193,8 +211,7 @@ def generator_args(path, checkpoint=None):
             or not isinstance(cap, (int, float)) or not cap > 0
             or not isinstance(gain, (int, float)) or not gain > 0
             or ("genre_gain" in args and not genres)
-            or args.get("latent_kind", "gaussian") not in LATENT_KINDS
-            or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM)
+            or not (isinstance(latent, int) and 0 <= latent <= NOISE_DIM and latent != 1)
             or not isinstance(max_bpm, (int, float)) or not max_bpm > 0):
         raise CheckpointError(f"{path}: unknown generator_args {args!r}")
     return args

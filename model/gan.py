@@ -11,9 +11,9 @@ Per iteration, on a batch of (music, dance) pairs:
        BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1(fake, real) + lambda_grad * L_perceptual
        (+ lambda_motion * L_speed with --lambda_motion, + lambda_bone * L_bone with --lambda_bone,
         + lambda_move * L_move with --lambda_move, not the paper's)
-     with --latent L (not the paper's): the generator dances twice, from a prior latent (fake,
-     what the discriminators see) and from its encoding of the true dance (recon, what L1,
-     perceptual and motion compare), + lambda_kl * KL + lambda_latent * latent regression
+     with --latent L (not the paper's): the generator dances twice, from the choice the noise holds
+     (fake, what the discriminators see) and from the choice whose dance is nearest the true one
+     (recon, what L1, perceptual and motion compare)
      with --d_logits (not the paper's numerics, the same loss): every BCE from the logits
 
 With ``--rhythm`` the generator (and, unless --no-rhythm_discriminator, the sequence
@@ -32,7 +32,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
-from .dance_encoder import draw_posterior, kl_to_prior
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
 from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss,
@@ -44,7 +43,7 @@ from .st_gcn import GraphConv
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
 # "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage, "local_r1" with --lambda_r1,
-# "sequence_r1" with --lambda_r1_seq, "kl" and "latent" with --latent
+# "sequence_r1" with --lambda_r1_seq
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
@@ -174,8 +173,8 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     against ``stage``, the dancers' box, ``(2, 2)`` normalised) when ``args.lambda_stage`` is.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes;
     ``rhythm`` conditions them (when ``D_s`` hears it).
-    ``recon`` (``--latent``): the dance made from the true dance's latent, which the terms that
-    compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
+    ``recon`` (``--latent``): the dance made from the choice nearest the true dance, which the
+    terms that compare with ``real`` (L1, perceptual, motion) judge instead of ``fake``.
     Returns ``(total, {term name: tensor})``.
     """
     recon = fake if recon is None else recon
@@ -247,31 +246,21 @@ def shared_music_code(D_seq, music, passes):
 
 
 def dance_with_latents(G, music, real, heard):
-    """The generator's two dances of a batch for ``--latent``: ``fake`` from the prior latent that
-    the noise holds (:func:`model.generator.prior_latent`), which the discriminators judge, and
-    ``recon`` from a latent that fits the true dance, which L1, perceptual and motion judge.
+    """The generator's two dances of a batch for ``--latent``: ``fake`` from the choice that the
+    noise holds (:func:`model.generator.prior_latent`), which the discriminators judge, and
+    ``recon`` from the choice whose dance moves nearest to the true one (:func:`best_choice`,
+    found without gradients: multiple-choice learning), which L1, perceptual and motion judge.
+    One music code, one noise draw.
 
-    One music code, one noise draw. A ``"gaussian"`` latent that fits is a draw of the encoder's
-    Gaussian for the true dance (BicycleGAN's cVAE pass); a ``"choice"`` latent, the choice whose
-    dance moves nearest to the true one (:func:`best_choice`), found without gradients
-    (multiple-choice learning).
-    Returns ``(fake, recon, mean, log_variance, prior)``, the encoder's two None for a choice.
-
-    Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> (B, T, 36) twice, (B, L) three times.
+    Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> ``(fake, recon)``, (B, T, 36) each.
     """
     noise = G.sample_noise(music)
-    prior = prior_latent(noise, G.latent_dim, G.latent_kind)
+    prior = prior_latent(noise, G.latent_dim)
     code = G.encode(music)
     fake = G.decode(code, noise, latent=prior, **heard)
-    if G.latent_kind == "choice":
-        mean = log_variance = None
-        fits = best_choice(G, code.detach(), noise, real, heard)
-    else:
-        mean, log_variance = G.dance_encoder(real)
-        fits = draw_posterior(mean, log_variance)
-        mean, log_variance = mean.float(), log_variance.float()
+    fits = best_choice(G, code.detach(), noise, real, heard)
     recon = G.decode(code, noise, latent=fits, **heard)
-    return fake.float(), recon.float(), mean, log_variance, prior
+    return fake.float(), recon.float()
 
 
 @contextlib.contextmanager
@@ -306,15 +295,6 @@ def best_choice(G, code, noise, real, heard):
     return eye[torch.stack(errors, dim=1).argmin(dim=1)]
 
 
-def latent_terms(G, fake, mean, log_variance, prior):
-    """``{"kl": KL(q || N(0, I)), "latent": L1(E(fake), prior)}``: the posterior's pull to the
-    prior, and how well the encoder (frozen for this term) finds the prior latent again in the
-    dance made from it. Shape: (B, T, 36), then (B, L) three times -> scalars."""
-    with frozen([G.dance_encoder]):
-        found, _ = G.dance_encoder(fake)
-    return {"kl": kl_to_prior(mean, log_variance), "latent": F.l1_loss(found.float(), prior)}
-
-
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
@@ -346,9 +326,9 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     latent = unwrap(G).latent_dim
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
         if latent:
-            fake, recon, mean, log_variance, prior = dance_with_latents(unwrap(G), music, real, heard)
+            fake, recon = dance_with_latents(unwrap(G), music, real, heard)
         else:
-            fake, recon, mean = G(music, **heard).float(), None, None
+            fake, recon = G(music, **heard).float(), None
 
     with phase("local_d"):
         with cast():
@@ -386,9 +366,6 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
                                                 music_code=code, rhythm=d_rhythm, recon=recon,
                                                 stage=stage)
-                if mean is not None:
-                    terms.update(latent_terms(unwrap(G), fake, mean, log_variance, prior))
-                    g_total = g_total + args.lambda_kl * terms["kl"] + args.lambda_latent * terms["latent"]
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()

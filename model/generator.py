@@ -13,29 +13,22 @@ from dataset.rhythm import FEATURES
 from dataset.rhythm_cache import SOURCES
 
 from .audio_gaps import cut_gaps
-from .dance_encoder import DanceEncoder
 from .genre_head import GenreHead
 from .music_code import cap_frame_norm, hold_clip_mean
 from .music_encoder import CODE_DIM, MusicEncoder
 from .pose_generator import PoseGenerator
 
 
-LATENT_KINDS = ("gaussian", "choice")
-
-
-def prior_latent(noise, latent_dim, kind="gaussian"):
-    """The latent a clip is danced from at inference, read off its noise's first frame, first
-    ``latent_dim`` numbers: scaled to unit spread (``"gaussian"``: N(0, I), the prior), or the
-    one-hot of the largest of them (``"choice"``: each of the ``latent_dim`` choices equally
-    likely). Reading it off the noise keeps one seeded source of randomness: the same seed gives
-    the same latent everywhere, and each window of a song takes the latent at its own first frame.
+def prior_latent(noise, latent_dim):
+    """The choice a clip is danced from at inference, read off its noise's first frame: the
+    one-hot of the largest of its first ``latent_dim`` numbers, so each of the ``latent_dim``
+    choices is equally likely. Reading it off the noise keeps one seeded source of randomness: the
+    same seed gives the same choice everywhere, and each window of a song takes the choice at its
+    own first frame.
 
     Shape: ``(B, T, 10)`` -> ``(B, latent_dim)``.
     """
-    first = noise[:, 0, :latent_dim]
-    if kind == "choice":
-        return F.one_hot(first.argmax(dim=-1), latent_dim).to(noise.dtype)
-    return first / NOISE_STD
+    return F.one_hot(noise[:, 0, :latent_dim].argmax(dim=-1), latent_dim).to(noise.dtype)
 
 
 class Generator(nn.Module):
@@ -75,15 +68,12 @@ class Generator(nn.Module):
     ``genre_gain``: None (1), or a factor on that one-hot: a gain above 1 makes the decoder dance
     the genre more distinctly than it learned to (set on export, ``model.export --genre_gain``,
     and chosen on validation videos; training never sets it). Needs ``genres``.
-    ``latent_dim``: 0 (the paper's), or the size L of a per-clip latent that chooses the moves
-    (``--latent``, :mod:`model.dance_encoder`): the pose generator hears it on every frame
-    (1024 * L more parameters), and ``dance_encoder`` (189,328 parameters for L = 8, 2,064 fewer
-    per latent less) encodes a true dance into it in training. ``forward`` and ``decode`` take
-    ``latent`` ``(B, L)``; without it, the prior latent read off the noise (:func:`prior_latent`).
-    ``latent_kind``: ``"gaussian"`` (that encoder's Gaussian latent, as above), or ``"choice"``:
-    the latent is the one-hot of one of L learned choices, and in training each clip is
-    reconstructed from the choice that dances it best (multiple-choice learning,
-    :func:`model.gan.dance_with_latents`); no encoder.
+    ``latent_dim``: 0 (the paper's), or the number L (2 to 10) of learned choices of moves
+    (``--latent``): a per-clip latent, the one-hot of one choice, that the pose generator hears
+    on every frame (1024 * L more parameters). In training each clip is reconstructed from the
+    choice that dances it best (multiple-choice learning, :func:`model.gan.dance_with_latents`).
+    ``forward`` and ``decode`` take ``latent`` ``(B, L)``; without it, the choice read off the
+    noise (:func:`prior_latent`).
     ``max_bpm``: None, or the fastest tempo of the training music: a song faster than this is
     danced at half time (:func:`model.inference.song_rhythm`). Not used by ``forward``.
     ``audio_level``: the :func:`dataset.audio_level.peak_level` of the music it was trained on,
@@ -95,7 +85,7 @@ class Generator(nn.Module):
 
     def __init__(self, edge_pad=0, rhythm=None, decoder_dropout=0.5, audio_level=None, code_cap=None,
                  code_hold=False, genres=0, pose_output="joints", genre_gain=None,
-                 latent_dim=0, latent_kind="gaussian", max_bpm=None, audio_gaps=0):
+                 latent_dim=0, max_bpm=None, audio_gaps=0):
         super().__init__()
         if rhythm not in (None, *SOURCES):
             raise ValueError(f"rhythm {rhythm!r}: expected None or one of {SOURCES}")
@@ -112,19 +102,13 @@ class Generator(nn.Module):
         if genre_gain is not None and not (genres and genre_gain > 0):
             raise ValueError(f"genre_gain {genre_gain!r}: expected None, or a positive factor on "
                              f"the genre one-hot of a generator with genres")
-        if not 0 <= latent_dim <= NOISE_DIM:
-            raise ValueError(f"latent_dim {latent_dim!r}: expected 0 to {NOISE_DIM} (the noise's numbers)")
+        if latent_dim == 1 or not 0 <= latent_dim <= NOISE_DIM:
+            raise ValueError(f"latent_dim {latent_dim!r}: expected 0, or 2 to {NOISE_DIM} choices read off "
+                             f"the noise (one choice is no choice)")
         if max_bpm is not None and not max_bpm > 0:
             raise ValueError(f"max_bpm {max_bpm!r}: expected None or a positive tempo")
         self.max_bpm = max_bpm
-        if latent_kind not in LATENT_KINDS:
-            raise ValueError(f"latent_kind {latent_kind!r}: expected one of {LATENT_KINDS}")
-        if latent_kind == "choice" and latent_dim == 1:
-            raise ValueError("latent_kind 'choice' needs latent_dim 2 or more: one choice is no choice")
         self.latent_dim = latent_dim
-        self.latent_kind = latent_kind
-        if latent_dim and latent_kind == "gaussian":
-            self.dance_encoder = DanceEncoder(latent_dim)
         self.genre_gain = genre_gain
         self.code_hold = bool(code_hold)
         self.audio_gaps = audio_gaps
@@ -183,7 +167,7 @@ class Generator(nn.Module):
         elif genre is not None:
             raise ValueError("this generator was built without genres (genre_input): genre must be None")
         if self.latent_dim:
-            latent = prior_latent(noise, self.latent_dim, self.latent_kind) if latent is None else latent
+            latent = prior_latent(noise, self.latent_dim) if latent is None else latent
             if latent.shape != (len(music), self.latent_dim):
                 raise ValueError(f"latent must have shape {(len(music), self.latent_dim)}, got "
                                  f"{tuple(latent.shape)}")

@@ -255,7 +255,7 @@ def window_latents(generator, noise, starts, hold=LATENT_HOLD):
     if not getattr(generator, "latent_dim", 0):
         return None
     first = np.asarray(starts)[(np.arange(len(starts)) // hold) * hold]
-    return prior_latent(noise[torch.as_tensor(first)][:, None], generator.latent_dim, generator.latent_kind)
+    return prior_latent(noise[torch.as_tensor(first)][:, None], generator.latent_dim)
 
 
 def generate_draws(generator, audio, draws, seed, rhythm=None, latent=None):

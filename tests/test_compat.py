@@ -93,23 +93,31 @@ def test_generator_data_parallel_prefix(tmp_path, generator_state):
     _assert_same(load_generator_state(path), generator_state)
 
 
-@pytest.mark.parametrize("retired, option, where", [
-    ({"decoder_norm": "layer"}, "decoder_norm", "retired in issue 36"),
-    ({"rhythm": "librosa", "rhythm_tempo": True}, "rhythm_tempo", "retired in issue 36"),
-    ({"code_offset_norm": True}, "code_offset_norm", "retired in issue 36"),
-    ({"rhythm": "truth", "latent_dim": 4, "latent_kind": "beat", "key_codebook": True}, "key_codebook",
-     "removed after commit 1fc2e5f, the last that has it"),
-    ({"rhythm": "truth", "latent_dim": 4, "latent_kind": "beat"}, "latent_kind 'beat' (--latent_kind beat)",
-     "removed after commit 1fc2e5f, the last that has it"),
+ISSUE_36 = "retired in issue 36"
+AFTER_1FC2E5F = "removed after commit 1fc2e5f, the last that has it"
+ENCODER = {"dance_encoder.head.weight": torch.zeros(16, 128)}  # a Gaussian latent's (not recorded as a kind)
+
+
+@pytest.mark.parametrize("retired, weights, what, where", [
+    ({"decoder_norm": "layer"}, {}, "generator_args name decoder_norm", ISSUE_36),
+    ({"rhythm": "librosa", "rhythm_tempo": True}, {}, "generator_args name rhythm_tempo", ISSUE_36),
+    ({"code_offset_norm": True}, {}, "generator_args name code_offset_norm", ISSUE_36),
+    ({"rhythm": "truth", "latent_dim": 4, "latent_kind": "beat", "key_codebook": True}, {},
+     "generator_args name key_codebook", AFTER_1FC2E5F),
+    ({"rhythm": "truth", "latent_dim": 4, "latent_kind": "beat"}, {}, "a generator with --latent_kind beat",
+     AFTER_1FC2E5F),
+    ({"latent_dim": 4, "latent_kind": "gaussian"}, ENCODER, "a generator with --latent_kind gaussian", AFTER_1FC2E5F),
+    ({"latent_dim": 4}, ENCODER, "a generator with --latent_kind gaussian (its weights hold a dance encoder)",
+     AFTER_1FC2E5F),
 ])
 def test_a_generator_with_a_retired_option_is_refused_in_one_line(tmp_path, capsys, generator_state, retired,
-                                                                   option, where):
+                                                                   weights, what, where):
     from model import export
 
     path = tmp_path / "generator_old.pth"
-    torch.save({"generator": generator_state, "generator_args": {"edge_pad": 6, **retired}}, path)
-    with pytest.raises(CheckpointError, match=re.escape(f"generator_old.pth: generator_args name {option}, "
-                                                        f"an option {where} (docs/experiments.md)")):
+    torch.save({"generator": {**generator_state, **weights}, "generator_args": {"edge_pad": 6, **retired}}, path)
+    with pytest.raises(CheckpointError, match=re.escape(f"generator_old.pth: {what}, an option {where} "
+                                                        f"(docs/experiments.md)")):
         load_generator(path)
     assert export.main(["generator", str(path), str(tmp_path / "out.pth")]) == 1
     err = capsys.readouterr().err.strip()

@@ -1,5 +1,5 @@
-"""--latent: a per-clip latent that chooses the moves, learned BicycleGAN-style
-(model/dance_encoder.py, model/gan.py's dance_with_latents)."""
+"""--latent: a per-clip choice of moves, learned by multiple-choice learning (model/gan.py's
+dance_with_latents and best_choice); the terms that judge every choice's dance."""
 
 import argparse
 
@@ -8,85 +8,49 @@ import torch
 
 import train
 from conftest import batch, write_gcn
-from dataset.format import NOISE_STD
 from model import checkpoint, inference
-from model.dance_encoder import DanceEncoder, draw_posterior, kl_to_prior
-from model.gan import build_networks, build_optimizers, training_step
+from model.gan import best_choice, build_networks, build_optimizers, dance_with_latents, training_step
 from model.generator import Generator, prior_latent
 
 
-def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
-    zero = torch.zeros(3, 4)
-    assert kl_to_prior(zero, zero) == 0
-    mean = torch.tensor([[1.0, 0.0]])
-    log_variance = torch.tensor([[0.0, 2.0]])
-    # per dimension 0.5 * (m^2 + v - 1 - log v): 0.5 for the first, 0.5 * (e^2 - 3) for the second
-    expected = 0.5 + 0.5 * (torch.e ** 2 - 3.0)
-    assert torch.isclose(kl_to_prior(mean, log_variance), torch.tensor(expected))
-
-
-def test_posterior_draws_have_the_encoders_mean_and_spread():
-    torch.manual_seed(0)
-    mean = torch.full((20000, 2), 3.0)
-    log_variance = torch.log(torch.full((20000, 2), 0.25))
-    draws = draw_posterior(mean, log_variance)
-    assert torch.allclose(draws.mean(0), torch.tensor([3.0, 3.0]), atol=0.02)
-    assert torch.allclose(draws.std(0), torch.tensor([0.5, 0.5]), atol=0.02)
-
-
-def test_encoder_shapes_and_count():
-    encoder = DanceEncoder(8)
-    mean, log_variance = encoder(torch.randn(3, 50, 36))
-    assert mean.shape == log_variance.shape == (3, 8)
-    assert sum(p.numel() for p in encoder.parameters()) == 189_328
-    with pytest.raises(ValueError, match="latent_dim"):
-        DanceEncoder(0)
-
-
-def test_the_prior_latent_is_the_first_frames_noise_at_unit_spread():
-    noise = torch.randn(2, 50, 10) * NOISE_STD
-    assert torch.equal(prior_latent(noise, 4), noise[:, 0, :4] / NOISE_STD)
-
-
-def test_a_latent_generator_dances_its_noises_first_frame_and_the_latent_changes_the_dance():
+def test_a_latent_generator_dances_its_noises_choice_and_another_choice_changes_the_dance():
     torch.manual_seed(0)
     G = Generator(latent_dim=6).eval()
-    assert sum(p.numel() for p in G.parameters()) - sum(p.numel() for p in Generator().parameters()) \
-        == 189_328 - 16 * 128 - 16 + 12 * 128 + 12 + 6 * 1024  # encoder of 6 latents + 6 columns
+    assert sum(p.numel() for p in G.parameters()) - sum(p.numel() for p in Generator().parameters()) == 6 * 1024
     music = torch.randn(2, 50, 1600) * 3000
     noise = inference.seeded_noise((2, 50, 10), 1)
     with torch.no_grad():
         default = G(music, noise)
         explicit = G(music, noise, latent=prior_latent(noise, 6))
-        other = G(music, noise, latent=torch.randn(2, 6))
+        other = G(music, noise, latent=prior_latent(noise, 6).roll(1, dims=1))  # the next choice
     assert torch.equal(default, explicit)
     assert (default - other).abs().max() > 1e-3
     with pytest.raises(ValueError, match="latent"):
         Generator()(music, noise, latent=torch.zeros(2, 6))
-    with pytest.raises(ValueError, match="latent_dim"):
-        Generator(latent_dim=11)
+    for size in (1, 11):  # one choice is no choice; the noise has 10 numbers
+        with pytest.raises(ValueError, match="latent_dim"):
+            Generator(latent_dim=size)
 
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, lambda_r1=0.0, lambda_r1_seq=0.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, lambda_stage=0.0, motion_prior=False, lambda_kl=0.05, lambda_latent=0.5, d_logits=False,
+                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, lambda_stage=0.0, motion_prior=False, d_logits=False,
                   l1_relative=False, perceptual_in_place=False)
     return argparse.Namespace(**{**values, **changes})
 
 
-def test_a_training_step_trains_the_encoder_and_logs_the_latent_terms():
-    from conftest import frozen_gcn
-
+def test_the_prior_choice_dances_for_the_discriminators_and_the_nearest_choice_for_the_l1():
     torch.manual_seed(0)
-    nets = build_networks(torch.device("cpu"), latent_dim=8)
-    optimizers = build_optimizers(nets, _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4))
-    before = [p.detach().clone() for p in nets["generator"].dance_encoder.parameters()]
-    music, real = batch(4)
-    terms = training_step(nets, optimizers, frozen_gcn(), music, real, _args())
-    assert {"kl", "latent", "l1", "perceptual"} <= set(terms)
-    assert all(torch.isfinite(torch.tensor(v)) for v in terms.values())
-    after = list(nets["generator"].dance_encoder.parameters())
-    assert all((a - b).abs().max() > 0 for a, b in zip(after, before))
+    G = Generator(latent_dim=4, decoder_dropout=0.0).eval()
+    music, real = batch(3)
+    torch.manual_seed(1)
+    fake, recon = dance_with_latents(G, music, real, {})
+    torch.manual_seed(1)
+    with torch.no_grad():
+        noise = G.sample_noise(music)
+        code = G.encode(music)
+        assert torch.equal(fake, G.decode(code, noise, latent=prior_latent(noise, 4)))
+        assert torch.equal(recon, G.decode(code, noise, latent=best_choice(G, code, noise, real, {})))
 
 
 def test_bone_term_is_zero_for_the_dancers_build_and_grows_when_a_joint_is_thrown():
@@ -114,7 +78,7 @@ def test_a_training_step_with_the_bone_term_logs_it():
     from conftest import frozen_gcn
 
     torch.manual_seed(0)
-    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    nets = build_networks(torch.device("cpu"), latent_dim=8)
     args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_bone=10.0)
     music, real = batch(4)
     terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
@@ -125,7 +89,7 @@ def test_a_training_step_with_the_move_term_logs_it_for_both_dances():
     from conftest import frozen_gcn
 
     torch.manual_seed(0)
-    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    nets = build_networks(torch.device("cpu"), latent_dim=8)
     args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_move=100.0, motion_smooth=1.0)
     music, real = batch(4)
     terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
@@ -136,7 +100,7 @@ def test_a_training_step_with_the_stage_term_logs_it_and_needs_the_box():
     from conftest import frozen_gcn
 
     torch.manual_seed(0)
-    nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+    nets = build_networks(torch.device("cpu"), latent_dim=8)
     args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_stage=100.0)
     music, real = batch(4)
     tiny = torch.tensor([[0.0, 0.0], [0.01, 0.01]])  # a box no untrained neck stands in
@@ -151,7 +115,7 @@ def test_the_motion_term_reaches_the_prior_choice_only_with_motion_prior():
 
     def motion(prior):
         torch.manual_seed(0)
-        nets = build_networks(torch.device("cpu"), latent_dim=8, latent_kind="choice")
+        nets = build_networks(torch.device("cpu"), latent_dim=8)
         args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_motion=100.0, motion_prior=prior)
         music, real = batch(4)
         return training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)["motion"]
@@ -194,21 +158,14 @@ def test_a_song_changes_its_latent_every_few_windows_and_seeds_give_other_dances
 
 def test_a_choice_latent_is_the_one_hot_of_the_noises_largest_and_every_choice_is_drawn():
     noise = inference.seeded_noise((4000, 1, 10), 0)
-    choices = prior_latent(noise, 5, "choice")
+    choices = prior_latent(noise, 5)
     assert torch.equal(choices.argmax(1), noise[:, 0, :5].argmax(1)) and torch.equal(choices.sum(1), torch.ones(4000))
     assert torch.allclose(choices.mean(0), torch.full((5,), 0.2), atol=0.03)
-    G = Generator(latent_dim=5, latent_kind="choice")
-    assert not hasattr(G, "dance_encoder")
-    assert sum(p.numel() for p in G.parameters()) - sum(p.numel() for p in Generator().parameters()) == 5 * 1024
-    with pytest.raises(ValueError, match="latent_kind"):
-        Generator(latent_dim=4, latent_kind="uniform")
 
 
 def test_the_best_choice_is_the_one_whose_dance_is_nearest_and_leaves_batchnorm_statistics():
-    from model.gan import best_choice
-
     torch.manual_seed(0)
-    G = Generator(latent_dim=3, latent_kind="choice").train()
+    G = Generator(latent_dim=3).train()
     music, noise = torch.randn(4, 50, 256), inference.seeded_noise((4, 50, 10), 0)
     eye = torch.eye(3)
     with torch.no_grad():
@@ -228,10 +185,16 @@ def test_the_best_choice_is_the_one_whose_dance_is_nearest_and_leaves_batchnorm_
     assert torch.equal(best_choice(G.eval(), music, noise, shifted, {}), eye[[2, 0, 1, 2]])
 
 
-def test_a_choice_generator_trains_without_kl_and_records_its_kind(tiny_corpus, tmp_path):
-    model = train_tiny(tiny_corpus, tmp_path, "--latent", "4", "--latent_kind", "choice")
-    assert checkpoint.generator_args(model)["latent_kind"] == "choice"
-    assert checkpoint.load_generator(model).latent_kind == "choice"
+def test_a_checkpoint_that_records_the_choice_kind_loads_as_before(tiny_corpus, tmp_path):
+    model = train_tiny(tiny_corpus, tmp_path, "--latent", "4")
+    stored = torch.load(model, weights_only=True)
+    assert stored["generator_args"]["latent_dim"] == 4 and "latent_kind" not in stored["generator_args"]
+    old = str(tmp_path / "generator_old.pth")  # as written until commit 1fc2e5f
+    torch.save({**stored, "generator_args": {**stored["generator_args"], "latent_kind": "choice"}}, old)
+    assert checkpoint.generator_args(old) == checkpoint.generator_args(model)
+    music, noise = torch.randn(2, 50, 1600) * 3000, inference.seeded_noise((2, 50, 10), 1)
+    assert (inference.generate(checkpoint.load_generator(old), music, noise)
+            == inference.generate(checkpoint.load_generator(model), music, noise)).all()
 
 
 def test_the_neck_relative_l1_keeps_the_placement_out_of_the_pose():
@@ -286,7 +249,7 @@ def test_l1_relative_changes_the_logged_l1_of_a_training_step():
 
     def l1(relative):
         torch.manual_seed(0)
-        nets = build_networks(torch.device("cpu"), latent_dim=4, latent_kind="choice")
+        nets = build_networks(torch.device("cpu"), latent_dim=4)
         args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, l1_relative=relative)
         music, real = batch(4)
         return training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)["l1"]

@@ -215,7 +215,8 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     with pytest.raises(SystemExit):
         parse_train_args(["--decoder_dropout", "1.5"])
     for retired in (["--decoder_norm", "layer"], ["--rhythm_tempo"], ["--code_offset_norm"],  # issue 36
-                    ["--code_shrink", "0.5"], ["--key_codebook"], ["--latent_kind", "beat"]):  # after 1fc2e5f
+                    ["--code_shrink", "0.5"], ["--key_codebook"], ["--latent_kind", "choice"],
+                    ["--lambda_kl", "0.05"], ["--lambda_latent", "0.5"]):  # after commit 1fc2e5f
         with pytest.raises(SystemExit):
             parse_train_args(retired)
     assert not parse_train_args(["--recipe", "beat", "--no-fill_missing"]).fill_missing
