@@ -309,6 +309,28 @@ def bone_error(dances, reference, skip_missing=True):
     return float(np.mean(np.abs(np.log(np.maximum(ratio, 1e-6))))) if counted.any() else math.nan
 
 
+BROKEN_RATIO = 3.0  # a bone three times longer or shorter than the dancers' is a body come apart
+
+
+def broken_frames(dances, reference, ratio=BROKEN_RATIO):
+    """Share of frames in which some bone is more than ``ratio`` times longer or shorter than the
+    reference dancers' median length of it (:func:`bone_lengths`): the skeleton has come apart in
+    that frame, even where its neck stays on the stage and no joint moves far in one frame (a
+    body stretched over a few seconds trips neither :func:`off_stage_frames` nor
+    :data:`THROWN_PX`), and even where the mean build over a song (:func:`bone_error`) still
+    looks near the dancers'. Bones that the reference never shows do not count.
+
+    Shape: ``(N, T, 18, 2)`` generated pixels, ``(M, T', 18, 2)`` recorded pixels -> float.
+    """
+    dances = np.asarray(dances, dtype=np.float64)
+    reference_lengths = bone_lengths(reference)
+    counted = [k for k, length in enumerate(reference_lengths) if length > 0]
+    bones = np.array(BONES)[counted]
+    lengths = np.linalg.norm(dances[..., bones[:, 0], :] - dances[..., bones[:, 1], :], axis=-1)
+    log_ratio = np.abs(np.log(np.maximum(lengths, 1e-6) / reference_lengths[counted]))
+    return float((log_ratio > math.log(ratio)).any(axis=-1).mean())
+
+
 def thrown_steps(dances, skip_missing=True, limit_px=THROWN_PX):
     """Frame steps in which some joint moves more than ``limit_px`` (:func:`joint_steps`), per
     clip (mean count). Shape: ``(N, T, 18, 2)`` -> float."""

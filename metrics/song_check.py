@@ -19,6 +19,9 @@ Each song is danced whole (``get_demo.py --audio``'s path) and scored:
     off_stage      frames whose neck is outside the box the dancers' necks of ``--data`` keep
                    to, widened by 40 px (metrics.evaluation.off_stage_frames): a slide to a
                    side or corner of the canvas, however smooth; NaN without ``--data``
+    broken         frames in which some bone is over 3 times longer or shorter than the
+                   dancers' median of it (metrics.evaluation.broken_frames): a body come apart,
+                   even with its neck on the stage; NaN without ``--data``
     seeds_px       how much the noise changes the dance: the neck-relative joint distance (px,
                    metrics.repertoire.neck_relative_distance) between the song danced with
                    seed 1 and with seed 2, whatever ``--seed`` is
@@ -35,14 +38,16 @@ from dataset.audio import load_audio
 from dataset.dance_dataset import DanceDataset
 from dataset.format import FPS
 from metrics.beats import beat_align_score_music, kinematic_beats, kinematic_tempo, music_beats, tempo_error
-from metrics.evaluation import THROWN_PX, bone_error, dancers_stage, joint_steps, off_stage_frames
+from metrics.evaluation import (THROWN_PX, bone_error, broken_frames, dancers_stage, joint_steps,
+                                off_stage_frames)
 from metrics.repertoire import ANKLES, WRISTS, move_size, neck_relative_distance
 from model.checkpoint import load_generator
 from model.inference import dance_song, require_finite_poses
 from runtime import report_errors, resolve_device, set_threads
 
 COLUMNS = ("median_step", "max_step", "thrown", "song_bpm", "dance_bpm", "tempo_ok", "bas", "bas_other",
-           "bone_error", "wrist_range_px", "ankle_range_px", "off_stage", "seeds_px")
+           "bone_error", "wrist_range_px", "ankle_range_px", "off_stage", "broken",
+           "seeds_px")
 SEEDS = (1, 2)  # the two noise seeds that seeds_px compares
 
 
@@ -52,7 +57,7 @@ def song_scores(dances, beats, reference=None, seed_pairs=None, tolerance=0.05, 
     Shape: ``dances`` list of ``(T_i, 18, 2)`` generated pixel poses, ``beats`` list of beat
     times (s), ``reference`` recorded dances ``(N, T, 18, 2)`` pixels or None, ``seed_pairs``
     list of two ``(T_i, 18, 2)`` dances of each song (seeds :data:`SEEDS`) or None -> list of
-    dicts with :data:`COLUMNS` (``bone_error`` and ``off_stage`` NaN without a reference,
+    dicts with :data:`COLUMNS` (``bone_error``, ``off_stage`` and ``broken`` NaN without a reference,
     ``seeds_px`` without seed pairs).
     """
     stage = None if reference is None else dancers_stage(reference)
@@ -79,6 +84,8 @@ def song_scores(dances, beats, reference=None, seed_pairs=None, tolerance=0.05, 
             "ankle_range_px": move_size(dance[None], ANKLES),
             "off_stage": (np.nan if stage is None
                           else int(round(off_stage_frames(dance[None], stage) * len(dance)))),
+            "broken": (np.nan if reference is None
+                       else int(round(broken_frames(dance[None], reference) * len(dance)))),
             "seeds_px": np.nan if seed_pairs is None else float(neck_relative_distance(*seed_pairs[i])),
         })
     return rows
@@ -110,7 +117,8 @@ def check(argv=None):
             for c, w in zip(COLUMNS, widths)))
     print(f"{'tempo right on':<28}{sum(r['tempo_ok'] for r in rows)} of {len(rows)} songs; "
           f"bas / bas_other {np.mean([r['bas'] for r in rows]) / np.mean([r['bas_other'] for r in rows]):.2f}"
-          + ("" if reference is None else f"; off stage on {sum(r['off_stage'] > 0 for r in rows)} songs"))
+          + ("" if reference is None else f"; off stage on {sum(r['off_stage'] > 0 for r in rows)} songs, "
+                                          f"broken on {sum(r['broken'] > 0 for r in rows)}"))
 
 
 def main(argv=None):

@@ -471,3 +471,24 @@ def test_a_dance_that_slides_to_a_corner_is_off_stage_however_smoothly():
     rows = song_scores([dance, sliding], beats, reference=dancers)
     assert (rows[0]["off_stage"], rows[1]["off_stage"]) == (0, outside)
     assert np.isnan(song_scores([sliding], beats[:1])[0]["off_stage"])  # no dancers to know the stage by
+
+
+def test_a_body_stretched_apart_with_its_neck_on_the_stage_is_broken():
+    from metrics.evaluation import THROWN_PX, broken_frames, dancers_stage, joint_steps, off_stage_frames
+    from metrics.song_check import song_scores
+
+    body = posed_dance(1, seed=3) * 0.3 + 200
+    sway = 10 * np.sin(np.arange(50) / 3.0)[:, None, None]
+    dancers = np.stack([body + sway + shift for shift in (-30.0, 0.0, 30.0)])
+    dance = body + sway
+    assert broken_frames(dancers, dancers) == 0.0 and broken_frames(dance[None], dancers) == 0.0
+    stretched = dance.copy()
+    legs = [8, 9, 10, 11, 12, 13]  # hips, knees, ankles: pulled down 12 px a frame, neck in place
+    stretched[20:, legs] += np.minimum(np.arange(30), 25)[:, None, None] * np.array([0.0, 12.0])
+    assert joint_steps(stretched[None], skip_missing=False).max() < THROWN_PX
+    assert off_stage_frames(stretched[None], dancers_stage(dancers)) == 0.0
+    share = broken_frames(stretched[None], dancers)
+    assert 0.2 < share < 0.6  # the frames where the torso (neck to hips) is over 3 times as long
+    rows = song_scores([dance, stretched], [np.arange(0.0, 5.0, 0.5)] * 2, reference=dancers)
+    assert (rows[0]["broken"], rows[1]["broken"]) == (0, round(share * 50))
+    assert np.isnan(song_scores([stretched], [np.arange(0.0, 5.0, 0.5)])[0]["broken"])
