@@ -10,7 +10,8 @@ import train
 from conftest import frozen_gcn, write_gcn
 from dataset.synthetic import generate_corpus, write_corpus
 from dataset.errors import DanceSynthError
-from metrics.evaluation import bone_error, fid_in_sample_span, genre_accuracy
+from metrics.evaluation import (bone_error, broken_frames, dancers_stage, fid_in_sample_span, genre_accuracy,
+                                off_stage_frames)
 from metrics.heldout import DRAWS, HeldOutScorer, choose, goal_shortfall, selection_score
 from metrics.repertoire import ANKLES, WRISTS, dancers_px, move_size, multimodality_px
 from metrics.table import gcn_outputs
@@ -57,11 +58,13 @@ def test_selection_scores():
 
 def test_goal_selection_sums_the_relative_shortfalls():
     met = {"beat_align_music": 0.85, "genre_accuracy": 0.8, "fid_gcn": 6.0, "multimodality_ratio": 0.6,
-           "wrist_ratio": 1.0, "bone_error": 0.05, "off_stage": 0.0}
+           "wrist_ratio": 1.0, "bone_error": 0.05, "off_stage": 0.0, "broken": 0.0}
     assert goal_shortfall(met) == 0 and selection_score(met, "goals") == 0
     # a dancer who leaves the stage on a tenth of the frames misses that goal wholly
     assert goal_shortfall({**met, "off_stage": 0.1}) == 1.0
     assert goal_shortfall({**met, "off_stage": 0.015}) == pytest.approx(0.5)
+    # and one whose body comes apart on a tenth of them, that one
+    assert goal_shortfall({**met, "broken": 0.1}) == 1.0
     short = {**met, "beat_align_music": 0.6, "fid_gcn": 15.0}  # 0.2 / 0.8 under, 5 / 10 over
     assert goal_shortfall(short) == pytest.approx(0.25 + 0.5)
     assert selection_score({**met, "multimodality_ratio": float("nan")}, "goals") == -1.0
@@ -101,6 +104,10 @@ def test_scorer_adds_the_st_gcn_genre_accuracy_and_fid_of_the_dances_it_scores(g
     assert scores["genre_accuracy"] == genre_accuracy(logits, labels)
     assert len(scorer.music.names) * scores["genre_accuracy"] == pytest.approx(
         round(len(scorer.music.names) * scores["genre_accuracy"]))
+    # where the dancer stands and whether the body holds together, against the training dancers
+    assert scores["off_stage"] == off_stage_frames(dances, dancers_stage(scorer.training_poses))
+    assert scores["broken"] == broken_frames(dances, scorer.training_poses)
+    assert 0.0 <= scores["broken"] <= 1.0 and 0.0 <= scores["off_stage"] <= 1.0
     plain = HeldOutScorer(genre_corpus, "auto", seed=0, val_videos=1, rhythm="truth")(generator)
     assert "genre_accuracy" not in plain and "fid_gcn" not in plain
     assert plain["beat_align"] == scores["beat_align"]
