@@ -287,12 +287,22 @@ def bone_lengths(dances, skip_missing=True):
     bone never seen)."""
     dances = np.asarray(dances, dtype=np.float64)
     visible = ~missing_mask(dances) if skip_missing else np.ones(dances.shape[:-1], dtype=bool)
+    every_frame = frame_bone_lengths(dances)
     lengths = []
-    for a, b in BONES:
-        seen = visible[..., a] & visible[..., b]
-        length = np.linalg.norm(dances[..., a, :] - dances[..., b, :], axis=-1)[seen]
+    for k, (a, b) in enumerate(BONES):
+        length = every_frame[..., k][visible[..., a] & visible[..., b]]
         lengths.append(np.median(length) if length.size else math.nan)
     return np.array(lengths)
+
+
+def frame_bone_lengths(dances):
+    """Length (px) of each of the 17 bones of :data:`dataset.skeleton.BONES` in every frame.
+
+    Shape: ``(..., 18, 2)`` -> ``(..., 17)`` float64.
+    """
+    dances = np.asarray(dances, dtype=np.float64)
+    ends = np.array(BONES)
+    return np.linalg.norm(dances[..., ends[:, 0], :] - dances[..., ends[:, 1], :], axis=-1)
 
 
 def bone_error(dances, reference, skip_missing=True):
@@ -322,11 +332,9 @@ def broken_frames(dances, reference, ratio=BROKEN_RATIO):
 
     Shape: ``(N, T, 18, 2)`` generated pixels, ``(M, T', 18, 2)`` recorded pixels -> float.
     """
-    dances = np.asarray(dances, dtype=np.float64)
     reference_lengths = bone_lengths(reference)
-    counted = [k for k, length in enumerate(reference_lengths) if length > 0]
-    bones = np.array(BONES)[counted]
-    lengths = np.linalg.norm(dances[..., bones[:, 0], :] - dances[..., bones[:, 1], :], axis=-1)
+    counted = reference_lengths > 0
+    lengths = frame_bone_lengths(dances)[..., counted]
     log_ratio = np.abs(np.log(np.maximum(lengths, 1e-6) / reference_lengths[counted]))
     return float((log_ratio > math.log(ratio)).any(axis=-1).mean())
 
