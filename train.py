@@ -157,9 +157,10 @@ def train(argv=None):
     st_gcn = checkpoint.load_st_gcn(args.pretrain_GCN, device)
     nets, generator_args, genre_of = run_networks(args, train_set, device)
     apply_speedups(nets, st_gcn, device, speedups, world_size)
-    # the box the training dancers' necks keep to, normalised (--lambda_stage)
-    box = torch.tensor(dancers_stage(train_set.pixel_poses(), margin_px=0.0), dtype=torch.float32)
-    stage = normalize(box.reshape(2, 2)).to(device)
+    stage = None  # with --lambda_stage, the box the training dancers' necks keep to, normalised
+    if args.lambda_stage:
+        box = torch.tensor(dancers_stage(train_set.pixel_poses(), margin_px=0.0), dtype=torch.float32)
+        stage = normalize(box.reshape(2, 2)).to(device)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
