@@ -267,6 +267,12 @@ def train_parser():
                              "choice (L1 reaches only the choice that fits and shrinks it to the "
                              "mean of its moves; model/losses.py move_size_loss; 0 = off, the "
                              "paper's)")
+    recipe.add_argument("--lambda_modes", type=non_negative, default=0.0,
+                        help="weight of a mode-seeking term (needs --latent): on every clip whose "
+                             "noise chose another move than the one that fits, how far the two "
+                             "dances' poses (relative to the neck) fall short of the distance "
+                             "between two training dancers of one genre; zero beyond it "
+                             "(model/losses.py choice_spread_loss; 0 = off, the paper's)")
     recipe.add_argument("--lambda_stage", type=non_negative, default=0.0,
                         help="weight of a stage term: how far each generated dance's neck stands "
                              "outside the box the training dancers' necks keep to (their 0.1st to "

@@ -44,6 +44,7 @@ from metrics.heldout import HeldOutScorer, selection_score
 from model import checkpoint
 from model.gan import (LOSS_TERMS, NETWORKS, apply_speedups, build_ema, build_networks,
                        build_optimizers, training_step, unwrap)
+from model.losses import dancers_spread
 from runtime import (configure_process, init_distributed, report_errors, resolve_amp, rng_state,
                      seed_everything, set_rng_state, set_threads)
 
@@ -161,6 +162,16 @@ def train(argv=None):
     if args.lambda_stage:
         box = torch.tensor(dancers_stage(train_set.pixel_poses(), margin_px=0.0), dtype=torch.float32)
         stage = normalize(box.reshape(2, 2)).to(device)
+    spread = None  # with --lambda_modes, how far apart two training dancers of one genre are, normalised
+    if args.lambda_modes:
+        if not args.latent:
+            raise DanceSynthError("--lambda_modes %g: the term keeps the latent's choices apart; "
+                                  "give --latent too" % args.lambda_modes)
+        spread = dancers_spread(train_set.pose_windows(), train_set.genre_labels(), train_set.video_labels())
+        if not spread > 0:
+            raise DanceSynthError("%s: --lambda_modes needs two training videos of one genre to "
+                                  "measure how far apart dancers are; no genre has two" % args.data)
+        log.info("mode seeking: two dancers of a genre are %.4f apart (normalised, from the neck)", spread)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None
@@ -270,7 +281,8 @@ def train(argv=None):
 
             terms = training_step(nets, optimizers, st_gcn, music, real, args, speedups,
                                   update_generator=step % args.gap == 0, rhythm=rhythm,
-                                  penalise=step % args.gp_every == 0, genre=genre, stage=stage)
+                                  penalise=step % args.gp_every == 0, genre=genre, stage=stage,
+                                  spread=spread)
             bad = [name for name, value in terms.items() if not math.isfinite(value)]
             if bad:
                 raise DanceSynthError("%s: non-finite loss at step %d (epoch %d): %s; the last "

@@ -34,7 +34,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, feature_matching_loss, gradient_penalty, move_size_loss,
+from .losses import (bone_length_loss, choice_spread_loss, feature_matching_loss, gradient_penalty, move_size_loss,
                      moved_to_place, neck_relative, neck_relative_l1, pose_perceptual_loss,
                      real_gradient_penalty, speed_profile_loss, stage_loss)
 from .sequence_discriminator import SequenceDiscriminator
@@ -42,7 +42,8 @@ from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage, "local_r1" with --lambda_r1,
+# "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage, "modes" with --lambda_modes,
+# "local_r1" with --lambda_r1,
 # "sequence_r1" with --lambda_r1_seq
 # (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
@@ -157,7 +158,7 @@ def sequence_discriminator_loss(D_seq, real, fake, music, lambda_gp, music_code=
 
 
 def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhythm=None, recon=None,
-                   stage=None):
+                   stage=None, differ=None, spread=None):
     """The generator's objective and its terms.
 
     ``BCE(D_l(fake), 1) + BCE(D_s(fake), 1) + FM + alpha * L1 + lambda_grad * perceptual``
@@ -170,7 +171,10 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
     (:func:`bone_length_loss`, on both dances) when ``args.lambda_bone`` is, and
     ``lambda_move * move`` (:func:`move_size_loss`, on both dances, blurred as the motion term)
     when ``args.lambda_move`` is, and ``lambda_stage * stage`` (:func:`stage_loss` of both dances
-    against ``stage``, the dancers' box, ``(2, 2)`` normalised) when ``args.lambda_stage`` is.
+    against ``stage``, the dancers' box, ``(2, 2)`` normalised) when ``args.lambda_stage`` is,
+    and ``lambda_modes * modes`` (:func:`choice_spread_loss` of ``fake`` against ``recon`` on
+    the clips where ``differ``, ``(B,)`` bool, says their choices differ, short of ``spread``,
+    the dancers' distance) when ``args.lambda_modes`` is.
     ``music_code`` (optional) replaces encoding ``music`` in both sequence-discriminator passes;
     ``rhythm`` conditions them (when ``D_s`` hears it).
     ``recon`` (``--latent``): the dance made from the choice nearest the true dance, which the
@@ -212,6 +216,12 @@ def generator_loss(nets, st_gcn, real, fake, music, args, music_code=None, rhyth
             raise ValueError("--lambda_stage needs the dancers' stage box (stage)")
         terms["stage"] = stage_loss(danced, stage)
         total = total + args.lambda_stage * terms["stage"]
+    if args.lambda_modes:
+        if recon is fake or differ is None or spread is None:
+            raise ValueError("--lambda_modes needs a --latent generator's two choices (differ) and "
+                             "the dancers' spread")
+        terms["modes"] = choice_spread_loss(fake, recon, differ, spread)
+        total = total + args.lambda_modes * terms["modes"]
     return total, terms
 
 
@@ -252,7 +262,8 @@ def dance_with_latents(G, music, real, heard):
     found without gradients: multiple-choice learning), which L1, perceptual and motion judge.
     One music code, one noise draw.
 
-    Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> ``(fake, recon)``, (B, T, 36) each.
+    Shape: ``music`` (B, T, 1600), ``real`` (B, T, 36) -> ``(fake, recon, differ)``: (B, T, 36)
+    each, and (B,) bool, whether the clip's two choices differ.
     """
     noise = G.sample_noise(music)
     prior = prior_latent(noise, G.latent_dim)
@@ -260,7 +271,7 @@ def dance_with_latents(G, music, real, heard):
     fake = G.decode(code, noise, latent=prior, **heard)
     fits = best_choice(G, code.detach(), noise, real, heard)
     recon = G.decode(code, noise, latent=fits, **heard)
-    return fake.float(), recon.float()
+    return fake.float(), recon.float(), prior.argmax(dim=1) != fits.argmax(dim=1)
 
 
 @contextlib.contextmanager
@@ -298,7 +309,8 @@ def best_choice(G, code, noise, real, heard):
 # ----------------------------------------------------------------------------- one iteration
 
 def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozenset(),
-                  update_generator=True, timer=None, rhythm=None, penalise=True, genre=None, stage=None):
+                  update_generator=True, timer=None, rhythm=None, penalise=True, genre=None, stage=None,
+                  spread=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
 
     ``penalise``: whether this sequence-discriminator step has the gradient penalty (with
@@ -313,7 +325,8 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     Shapes: ``music`` (B, 50, 1600) raw int16-range audio, ``real`` (B, 50, 36) normalised poses,
     ``rhythm`` (B, 50, 8) rhythm features (for a generator built with ``rhythm``; else None),
     ``genre`` (B,) the clips' genre indices (for a generator built with ``genres``; else None),
-    ``stage`` (2, 2) the dancers' box in normalised units (for ``args.lambda_stage``; else None).
+    ``stage`` (2, 2) the dancers' box in normalised units (for ``args.lambda_stage``; else None),
+    ``spread`` the distance between two dancers of a genre (for ``args.lambda_modes``; else None).
     Returns ``{term name: float}`` for every loss computed.
     """
     phase = timer or _untimed
@@ -326,9 +339,9 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     latent = unwrap(G).latent_dim
     with phase("generate"), cast(), torch.set_grad_enabled(update_generator or not skip_grads):
         if latent:
-            fake, recon = dance_with_latents(unwrap(G), music, real, heard)
+            fake, recon, differ = dance_with_latents(unwrap(G), music, real, heard)
         else:
-            fake, recon = G(music, **heard).float(), None
+            fake, recon, differ = G(music, **heard).float(), None, None
 
     with phase("local_d"):
         with cast():
@@ -365,7 +378,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
             with frozen([unwrap(D_local), unwrap(D_seq)], enabled=skip_grads), cast():
                 g_total, terms = generator_loss(nets, st_gcn, real, fake, music, args,
                                                 music_code=code, rhythm=d_rhythm, recon=recon,
-                                                stage=stage)
+                                                stage=stage, differ=differ, spread=spread)
             optimizers["generator"].zero_grad(set_to_none=True)
             g_total.backward()
             optimizers["generator"].step()

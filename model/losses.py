@@ -209,6 +209,48 @@ def stage_loss(fake, stage):
     return (F.relu(low - neck) + F.relu(neck - high)).sum(dim=-1).mean()
 
 
+def choice_spread_loss(fake, recon, differ, spread):
+    """Mode seeking between the latent's choices (``--lambda_modes``; after MSGAN, Mao et al.,
+    CVPR 2019): on every clip whose two dances come from different choices, how far short their
+    poses fall of ``spread``, the distance between two dancers of one genre:
+    ``relu(1 - d / spread)``, with ``d`` the mean absolute difference of the two dances' poses
+    taken relative to the neck (where the dancer stands is left out, as in the L1 term).
+
+    Multiple-choice learning reaches only the choice that fits a clip (``recon``); nothing keeps
+    the others (``fake``, the noise's choice) from drifting onto the same dance, and over
+    training they do (docs/experiments.md section 45). The hinge is zero once two choices are
+    as far apart as two dancers, so it asks for a repertoire, not for noise.
+
+    Shape: ``fake``, ``recon`` ``(B, T, 36)`` flat normalised poses, ``differ`` ``(B,)`` bool
+    (the clip's two choices differ), ``spread`` a positive float in the same units -> scalar
+    (0 when no clip's choices differ).
+    """
+    distance = (neck_relative(fake.float()) - neck_relative(recon.float())).abs().mean(dim=(1, 2))
+    shortfall = F.relu(1.0 - distance / spread) * differ.to(distance.dtype)
+    return shortfall.sum() / differ.sum().clamp(min=1)
+
+
+def dancers_spread(poses, genres, videos):
+    """How far apart two dancers of one genre are: the mean over every pair of clips of one genre
+    from two different videos of the mean absolute difference of their poses taken relative to
+    the neck (the measure of :func:`choice_spread_loss`). Pure torch, no gradients.
+
+    Shape: ``poses`` ``(N, T, 36)`` flat normalised poses, ``genres`` and ``videos`` ``(N,)``
+    integer labels -> float (NaN when no two clips of a genre come from different videos).
+    """
+    relative = neck_relative(torch.as_tensor(poses, dtype=torch.float32))
+    genres, videos = torch.as_tensor(genres), torch.as_tensor(videos)
+    distances = []
+    for genre in genres.unique():
+        index = (genres == genre).nonzero().flatten()
+        first, second = torch.triu_indices(len(index), len(index), 1)
+        pairs = videos[index[first]] != videos[index[second]]
+        first, second = index[first[pairs]], index[second[pairs]]
+        distances.append((relative[first] - relative[second]).abs().mean(dim=(1, 2)))
+    distances = torch.cat(distances) if distances else torch.empty(0)
+    return float(distances.mean()) if len(distances) else float("nan")
+
+
 def bone_length_loss(fake, real, bones=BONES, min_px=1.0):
     """``mean |ln(length_fake / length_real)|`` over frames and bones: every frame's skeleton held
     to the dancer's build. The dancer's length of a bone is its median over the clip's frames of

@@ -2,6 +2,7 @@
 dance_with_latents and best_choice); the terms that judge every choice's dance."""
 
 import argparse
+import math
 
 import pytest
 import torch
@@ -34,7 +35,7 @@ def test_a_latent_generator_dances_its_noises_choice_and_another_choice_changes_
 
 def _args(**changes):
     values = dict(amp="no", alpha=100.0, lambda_grad=1.0, lambda_gp=1.0, lambda_r1=0.0, lambda_r1_seq=0.0, gp_every=1, lambda_motion=0.0,
-                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, lambda_stage=0.0, motion_prior=False, d_logits=False,
+                  motion_smooth=0.0, lambda_bone=0.0, lambda_move=0.0, lambda_stage=0.0, lambda_modes=0.0, motion_prior=False, d_logits=False,
                   l1_relative=False, perceptual_in_place=False)
     return argparse.Namespace(**{**values, **changes})
 
@@ -44,13 +45,15 @@ def test_the_prior_choice_dances_for_the_discriminators_and_the_nearest_choice_f
     G = Generator(latent_dim=4, decoder_dropout=0.0).eval()
     music, real = batch(3)
     torch.manual_seed(1)
-    fake, recon = dance_with_latents(G, music, real, {})
+    fake, recon, differ = dance_with_latents(G, music, real, {})
     torch.manual_seed(1)
     with torch.no_grad():
         noise = G.sample_noise(music)
         code = G.encode(music)
-        assert torch.equal(fake, G.decode(code, noise, latent=prior_latent(noise, 4)))
-        assert torch.equal(recon, G.decode(code, noise, latent=best_choice(G, code, noise, real, {})))
+        prior, fits = prior_latent(noise, 4), best_choice(G, code, noise, real, {})
+        assert torch.equal(fake, G.decode(code, noise, latent=prior))
+        assert torch.equal(recon, G.decode(code, noise, latent=fits))
+    assert torch.equal(differ, (prior != fits).any(dim=1))
 
 
 def test_bone_term_is_zero_for_the_dancers_build_and_grows_when_a_joint_is_thrown():
@@ -110,6 +113,50 @@ def test_a_training_step_with_the_stage_term_logs_it_and_needs_the_box():
         training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
 
 
+def test_the_mode_seeking_term_pushes_apart_two_choices_closer_than_two_dancers_and_no_further():
+    from model.losses import choice_spread_loss
+
+    torch.manual_seed(0)
+    recon = torch.rand(3, 50, 36)
+    fake = (recon + 0.01 * torch.randn(3, 50, 36)).requires_grad_()  # nearly the same dance
+    differ = torch.tensor([True, True, False])
+    loss = choice_spread_loss(fake, recon, differ, spread=0.05)
+    assert 0.5 < loss.item() < 1.0
+    loss.backward()
+    assert fake.grad[:2].abs().sum() > 0 and fake.grad[2].abs().sum() == 0  # same choice: untouched
+    far = recon + 0.2  # every joint moved alike: the same pose relative to the neck
+    assert choice_spread_loss(far, recon, differ, spread=0.05).item() == pytest.approx(1.0)
+    apart = recon.clone()
+    apart[..., 4:] += 0.2  # all but the nose and the neck 0.2 away: beyond the dancers' distance
+    assert choice_spread_loss(apart, recon, differ, spread=0.05).item() == 0.0
+    assert choice_spread_loss(fake, recon, torch.zeros(3, dtype=torch.bool), spread=0.05).item() == 0.0
+
+
+def test_the_dancers_spread_pairs_clips_of_one_genre_from_different_videos_only():
+    from model.losses import dancers_spread
+
+    poses = torch.zeros(4, 50, 36)
+    poses[1, :, 4:] = 0.1  # video 1, genre 0
+    poses[2, :, 4:] = 5.0  # video 0 again, genre 0: never paired with clip 0
+    poses[3, :, 4:] = 9.0  # genre 1 alone
+    spread = dancers_spread(poses, genres=[0, 0, 0, 1], videos=[0, 1, 0, 2])
+    assert spread == pytest.approx((0.1 + 4.9) / 2 * 32 / 36)  # pairs (0, 1) and (1, 2)
+    assert math.isnan(dancers_spread(poses[:1], genres=[0], videos=[0]))
+
+
+def test_a_training_step_with_the_mode_seeking_term_logs_it_and_needs_the_spread():
+    from conftest import frozen_gcn
+
+    torch.manual_seed(0)
+    nets = build_networks(torch.device("cpu"), latent_dim=8)
+    args = _args(lr_g=1e-3, lr_d_frame=1e-4, lr_d_seq=1e-4, lambda_modes=10.0)
+    music, real = batch(8)
+    terms = training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args, spread=10.0)
+    assert 0 < terms["modes"] < 1 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
+    with pytest.raises(ValueError, match="lambda_modes"):
+        training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
+
+
 def test_the_motion_term_reaches_the_prior_choice_only_with_motion_prior():
     from conftest import frozen_gcn
 
@@ -139,6 +186,23 @@ def test_train_records_the_latent_and_two_seeds_dance_apart(tiny_corpus, tmp_pat
     music = torch.randn(1, 50, 1600) * 3000
     one, two = (inference.generate(loaded, music, inference.seeded_noise((1, 50, 10), s)) for s in (1, 2))
     assert abs(one - two).max() > 1e-4
+
+
+def test_train_measures_the_dancers_spread_for_the_mode_seeking_term_and_needs_a_latent(tmp_path, capsys, caplog):
+    import logging
+    import re
+
+    from dataset.synthetic import generate_corpus, write_corpus
+
+    corpus = str(tmp_path / "genres.json")
+    write_corpus(corpus, *generate_corpus(videos=8, clips=1, seed=3))  # two videos per genre
+    with caplog.at_level(logging.INFO):
+        train_tiny(corpus, tmp_path, "--latent", "8", "--lambda_modes", "10")
+    spread = re.search(r"two dancers of a genre are ([0-9.]+) apart", caplog.text)
+    assert spread and 0.005 < float(spread.group(1)) < 0.5
+    assert train.main(["--data", corpus, "--pretrain_GCN", str(tmp_path / "gcn.pth"), "--out", str(tmp_path / "x"),
+                       "--batch_size", "2", "--lambda_modes", "10"]) != 0
+    assert "give --latent too" in capsys.readouterr().err
 
 
 def test_a_song_changes_its_latent_every_few_windows_and_seeds_give_other_dances():
