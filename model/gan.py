@@ -34,8 +34,8 @@ from torch.optim.swa_utils import AveragedModel
 
 from .generator import Generator, prior_latent
 from .local_discriminator import LocalDiscriminator
-from .losses import (bone_length_loss, choice_spread_loss, feature_matching_loss, gradient_penalty, move_size_loss,
-                     moved_to_place, neck_relative, neck_relative_l1, pose_perceptual_loss,
+from .losses import (bone_length_loss, choice_spread_loss, feature_matching_loss, gradient_penalty,
+                     move_size_loss, moved_to_place, neck_relative_l1, pose_gap, pose_perceptual_loss,
                      real_gradient_penalty, speed_profile_loss, stage_loss)
 from .sequence_discriminator import SequenceDiscriminator
 from .st_gcn import GraphConv
@@ -297,12 +297,11 @@ def best_choice(G, code, noise, real, heard):
     Shape: ``code`` (B, T, 256), ``real`` (B, T, 36) -> (B, L).
     """
     eye = torch.eye(G.latent_dim, device=code.device, dtype=code.dtype)
-    target = neck_relative(real)
     errors = []
     with batch_statistics_only(G), torch.no_grad():
         for k in range(G.latent_dim):
             dance = G.decode(code, noise, latent=eye[k].expand(len(code), -1), **heard)
-            errors.append((neck_relative(dance.float()) - target).abs().mean(dim=(1, 2)))
+            errors.append(pose_gap(dance.float(), real))
     return eye[torch.stack(errors, dim=1).argmin(dim=1)]
 
 

@@ -38,6 +38,15 @@ def neck_relative(poses):
     return (joints - joints[..., 1:2, :]).reshape(poses.shape)
 
 
+def pose_gap(a, b):
+    """Per clip, the mean absolute difference of two dances' poses taken relative to the neck
+    (:func:`neck_relative`): how far apart the moves are, wherever each dancer stands.
+
+    Shape: ``(B, T, 36)`` and ``(B, T, 36)`` flat poses -> ``(B,)``.
+    """
+    return (neck_relative(a) - neck_relative(b)).abs().mean(dim=(-2, -1))
+
+
 def moved_to_place(fake, real):
     """``fake`` moved, clip by clip, so that its neck's mean position over the clip is ``real``'s.
 
@@ -225,20 +234,21 @@ def choice_spread_loss(fake, recon, differ, spread):
     (the clip's two choices differ), ``spread`` a positive float in the same units -> scalar
     (0 when no clip's choices differ).
     """
-    distance = (neck_relative(fake.float()) - neck_relative(recon.float())).abs().mean(dim=(1, 2))
+    distance = pose_gap(fake.float(), recon.float())
     shortfall = F.relu(1.0 - distance / spread) * differ.to(distance.dtype)
     return shortfall.sum() / differ.sum().clamp(min=1)
 
 
 def dancers_spread(poses, genres, videos):
     """How far apart two dancers of one genre are: the mean over every pair of clips of one genre
-    from two different videos of the mean absolute difference of their poses taken relative to
-    the neck (the measure of :func:`choice_spread_loss`). Pure torch, no gradients.
+    from two different videos of their :func:`pose_gap` (the measure of
+    :func:`choice_spread_loss`; :func:`metrics.repertoire.dancers_px` pairs the clips alike but
+    measures in pixels). Pure torch, no gradients.
 
     Shape: ``poses`` ``(N, T, 36)`` flat normalised poses, ``genres`` and ``videos`` ``(N,)``
     integer labels -> float (NaN when no two clips of a genre come from different videos).
     """
-    relative = neck_relative(torch.as_tensor(poses, dtype=torch.float32))
+    relative = neck_relative(torch.as_tensor(poses, dtype=torch.float32))  # once, then paired
     genres, videos = torch.as_tensor(genres), torch.as_tensor(videos)
     distances = []
     for genre in genres.unique():
