@@ -270,8 +270,9 @@ def train_parser():
     recipe.add_argument("--lambda_modes", type=non_negative, default=0.0,
                         help="weight of a mode-seeking term (needs --latent): on every clip whose "
                              "noise chose another move than the one that fits, how far the two "
-                             "dances' poses (relative to the neck) fall short of the distance "
-                             "between two training dancers of one genre; zero beyond it "
+                             "dances' moves (poses relative to the neck, less the clip's mean "
+                             "pose) fall short of the distance between two training dancers of "
+                             "one genre; zero beyond it "
                              "(model/losses.py choice_spread_loss; 0 = off, the paper's)")
     recipe.add_argument("--lambda_stage", type=non_negative, default=0.0,
                         help="weight of a stage term: how far each generated dance's neck stands "

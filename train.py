@@ -162,7 +162,7 @@ def train(argv=None):
     if args.lambda_stage:
         box = torch.tensor(dancers_stage(train_set.pixel_poses(), margin_px=0.0), dtype=torch.float32)
         stage = normalize(box.reshape(2, 2)).to(device)
-    spread = None  # with --lambda_modes, how far apart two training dancers of one genre are, normalised
+    spread = None  # with --lambda_modes, how differently two training dancers of a genre move, normalised
     if args.lambda_modes:
         if not args.latent:
             raise DanceSynthError("--lambda_modes %g: the term keeps the latent's choices apart; "
@@ -171,7 +171,8 @@ def train(argv=None):
         if not spread > 0:
             raise DanceSynthError("%s: --lambda_modes needs two training videos of one genre to "
                                   "measure how far apart dancers are; no genre has two" % args.data)
-        log.info("mode seeking: two dancers of a genre are %.4f apart (normalised, from the neck)", spread)
+        log.info("mode seeking: two dancers of a genre move %.4f apart (normalised, from the neck, "
+                 "less the clip's mean pose)", spread)
     optimizers = build_optimizers(nets, args, speedups)
     ema = build_ema(nets["generator"], args.ema)
     scorer = None

@@ -47,6 +47,25 @@ def pose_gap(a, b):
     return (neck_relative(a) - neck_relative(b)).abs().mean(dim=(-2, -1))
 
 
+def moves(poses):
+    """Each clip's moves: its poses relative to the neck (:func:`neck_relative`), less the clip's
+    mean pose, so that a pose held throughout is no move at all.
+
+    Shape: ``(B, T, 36)`` flat poses -> the same.
+    """
+    relative = neck_relative(poses)
+    return relative - relative.mean(dim=-2, keepdim=True)
+
+
+def move_gap(a, b):
+    """Per clip, the mean absolute difference of two dances' :func:`moves`: how differently they
+    move, whatever pose each holds on average.
+
+    Shape: ``(B, T, 36)`` and ``(B, T, 36)`` flat poses -> ``(B,)``.
+    """
+    return (moves(a) - moves(b)).abs().mean(dim=(-2, -1))
+
+
 def moved_to_place(fake, real):
     """``fake`` moved, clip by clip, so that its neck's mean position over the clip is ``real``'s.
 
@@ -221,34 +240,35 @@ def stage_loss(fake, stage):
 def choice_spread_loss(fake, recon, differ, spread):
     """Mode seeking between the latent's choices (``--lambda_modes``; after MSGAN, Mao et al.,
     CVPR 2019): on every clip whose two dances come from different choices, how far short their
-    poses fall of ``spread``, the distance between two dancers of one genre:
-    ``relu(1 - d / spread)``, with ``d`` the mean absolute difference of the two dances' poses
-    taken relative to the neck (where the dancer stands is left out, as in the L1 term).
+    moves fall of ``spread``, the distance between two dancers of one genre:
+    ``relu(1 - d / spread)``, with ``d`` the :func:`move_gap` of the two dances.
 
     Multiple-choice learning reaches only the choice that fits a clip (``recon``); nothing keeps
     the others (``fake``, the noise's choice) from drifting onto the same dance, and over
-    training they do (docs/experiments.md section 45). The hinge is zero once two choices are
-    as far apart as two dancers, so it asks for a repertoire, not for noise.
+    training they do (docs/experiments.md section 45). The hinge is zero once two choices move
+    as differently as two dancers, so it asks for a repertoire, not for noise. It compares moves,
+    not poses: asked for distance between poses, the choices found the cheapest, an odd pose held
+    still (section 45).
 
     Shape: ``fake``, ``recon`` ``(B, T, 36)`` flat normalised poses, ``differ`` ``(B,)`` bool
     (the clip's two choices differ), ``spread`` a positive float in the same units -> scalar
     (0 when no clip's choices differ).
     """
-    distance = pose_gap(fake.float(), recon.float())
+    distance = move_gap(fake.float(), recon.float())
     shortfall = F.relu(1.0 - distance / spread) * differ.to(distance.dtype)
     return shortfall.sum() / differ.sum().clamp(min=1)
 
 
 def dancers_spread(poses, genres, videos):
-    """How far apart two dancers of one genre are: the mean over every pair of clips of one genre
-    from two different videos of their :func:`pose_gap` (the measure of
+    """How differently two dancers of one genre move: the mean over every pair of clips of one
+    genre from two different videos of their :func:`move_gap` (the measure of
     :func:`choice_spread_loss`; :func:`metrics.repertoire.dancers_px` pairs the clips alike but
-    measures in pixels). Pure torch, no gradients.
+    measures poses, in pixels). Pure torch, no gradients.
 
     Shape: ``poses`` ``(N, T, 36)`` flat normalised poses, ``genres`` and ``videos`` ``(N,)``
     integer labels -> float (NaN when no two clips of a genre come from different videos).
     """
-    relative = neck_relative(torch.as_tensor(poses, dtype=torch.float32))  # once, then paired
+    relative = moves(torch.as_tensor(poses, dtype=torch.float32))  # once, then paired
     genres, videos = torch.as_tensor(genres), torch.as_tensor(videos)
     distances = []
     for genre in genres.unique():

@@ -113,7 +113,7 @@ def test_a_training_step_with_the_stage_term_logs_it_and_needs_the_box():
         training_step(nets, build_optimizers(nets, args), frozen_gcn(), music, real, args)
 
 
-def test_the_mode_seeking_term_pushes_apart_two_choices_closer_than_two_dancers_and_no_further():
+def test_the_mode_seeking_term_pushes_apart_two_choices_that_move_alike_and_no_further():
     from model.losses import choice_spread_loss
 
     torch.manual_seed(0)
@@ -126,8 +126,11 @@ def test_the_mode_seeking_term_pushes_apart_two_choices_closer_than_two_dancers_
     assert fake.grad[:2].abs().sum() > 0 and fake.grad[2].abs().sum() == 0  # same choice: untouched
     far = recon + 0.2  # every joint moved alike: the same pose relative to the neck
     assert choice_spread_loss(far, recon, differ, spread=0.05).item() == pytest.approx(1.0)
+    held = recon.clone()
+    held[..., 4:] += 0.2  # another pose, held throughout: the same moves, no distance
+    assert choice_spread_loss(held, recon, differ, spread=0.05).item() == pytest.approx(1.0)
     apart = recon.clone()
-    apart[..., 4:] += 0.2  # all but the nose and the neck 0.2 away: beyond the dancers' distance
+    apart[:, 25:, 4:] += 0.2  # all but the nose and the neck jump 0.2 half-way: moves apart
     assert choice_spread_loss(apart, recon, differ, spread=0.05).item() == 0.0
     assert choice_spread_loss(fake, recon, torch.zeros(3, dtype=torch.bool), spread=0.05).item() == 0.0
 
@@ -136,11 +139,12 @@ def test_the_dancers_spread_pairs_clips_of_one_genre_from_different_videos_only(
     from model.losses import dancers_spread
 
     poses = torch.zeros(4, 50, 36)
-    poses[1, :, 4:] = 0.1  # video 1, genre 0
-    poses[2, :, 4:] = 5.0  # video 0 again, genre 0: never paired with clip 0
-    poses[3, :, 4:] = 9.0  # genre 1 alone
+    poses[1, 25:, 4:] = 0.1  # video 1, genre 0: a move half-way
+    poses[2, 25:, 4:] = 5.0  # video 0 again, genre 0: never paired with clip 0
+    poses[3, 25:, 4:] = 9.0  # genre 1 alone
+    poses[:, :, 4:] += 3.0  # a pose held by every clip: no move
     spread = dancers_spread(poses, genres=[0, 0, 0, 1], videos=[0, 1, 0, 2])
-    assert spread == pytest.approx((0.1 + 4.9) / 2 * 32 / 36)  # pairs (0, 1) and (1, 2)
+    assert spread == pytest.approx((0.1 + 4.9) / 2 / 2 * 32 / 36)  # pairs (0, 1) and (1, 2)
     assert math.isnan(dancers_spread(poses[:1], genres=[0], videos=[0]))
 
 
@@ -198,7 +202,7 @@ def test_train_measures_the_dancers_spread_for_the_mode_seeking_term_and_needs_a
     write_corpus(corpus, *generate_corpus(videos=8, clips=1, seed=3))  # two videos per genre
     with caplog.at_level(logging.INFO):
         train_tiny(corpus, tmp_path, "--latent", "8", "--lambda_modes", "10")
-    spread = re.search(r"two dancers of a genre are ([0-9.]+) apart", caplog.text)
+    spread = re.search(r"two dancers of a genre move ([0-9.]+) apart", caplog.text)
     assert spread and 0.005 < float(spread.group(1)) < 0.5
     assert train.main(["--data", corpus, "--pretrain_GCN", str(tmp_path / "gcn.pth"), "--out", str(tmp_path / "x"),
                        "--batch_size", "2", "--lambda_modes", "10"]) != 0
