@@ -327,9 +327,9 @@ def train_parser():
     opt.add_argument("--lambda_gp", type=float, default=1.0,
                      help="weight of the sequence discriminator's gradient penalty")
     opt.add_argument("--gp_every", type=positive_int, default=1, metavar="K",
-                     help="lazy regularisation (StyleGAN2; not the paper's): the gradient penalty "
-                          "only every K-th discriminator step, weighted K * lambda_gp (1 = every "
-                          "step, the paper's)")
+                     help="lazy regularisation (StyleGAN2; not the paper's): the gradient penalty, "
+                          "and the R1 penalties when set, only every K-th discriminator step, "
+                          "each weighted K times (1 = every step, the paper's)")
     short = parser.add_argument_group("short runs")
     short.add_argument("--max_steps", type=int, default=0,
                        help="stop after this many iterations (0 = run all epochs)")

@@ -312,9 +312,9 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
                   spread=None):
     """One iteration: generate, step both discriminators, then (optionally) the generator.
 
-    ``penalise``: whether this sequence-discriminator step has the gradient penalty (with
-    ``args.gp_every`` K > 1, every K-th step does, weighted ``K * lambda_gp``; else every step,
-    weighted ``lambda_gp``).
+    ``penalise``: whether this step's discriminators have their penalties (with
+    ``args.gp_every`` K > 1, every K-th step does, each weighted K times: ``K * lambda_gp``,
+    ``K * lambda_r1``, ``K * lambda_r1_seq``; else every step, weighted as given).
 
     ``nets`` may hold DistributedDataParallel wrappers; the discriminator steps train through
     them, the generator step reads the discriminators unwrapped (their gradients are not used).
@@ -342,10 +342,13 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         else:
             fake, recon, differ = G(music, **heard).float(), None, None
 
+    # lazy regularisation (--gp_every K): the penalties only every K-th step, weighted K times
+    lambda_r1, lambda_r1_seq = ((args.lambda_r1 * args.gp_every, args.lambda_r1_seq * args.gp_every)
+                                if penalise else (0.0, 0.0))
     with phase("local_d"):
         with cast():
             d_local, r1 = local_discriminator_loss(D_local, real, fake.detach(), args.d_logits,
-                                                   args.lambda_r1)
+                                                   lambda_r1)
         optimizers["local_discriminator"].zero_grad(set_to_none=True)
         d_local.backward()
         optimizers["local_discriminator"].step()
@@ -354,11 +357,11 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
     with phase("sequence_d"):
         with cast():
             # real, fake (and the penalties' interpolates and real copy)
-            passes = 2 + penalise + bool(args.lambda_r1_seq)
+            passes = 2 + penalise + bool(lambda_r1_seq)
             code = shared_music_code(unwrap(D_seq), music, passes) if share else None
             d_seq, gp, seq_r1 = sequence_discriminator_loss(
                 D_seq, real, fake.detach(), music, lambda_gp, music_code=code, rhythm=d_rhythm,
-                logits=args.d_logits, lambda_r1=args.lambda_r1_seq)
+                logits=args.d_logits, lambda_r1=lambda_r1_seq)
         optimizers["sequence_discriminator"].zero_grad(set_to_none=True)
         d_seq.backward()
         optimizers["sequence_discriminator"].step()

@@ -336,6 +336,30 @@ def test_lazy_gradient_penalty_weights_k_times_on_its_steps_and_skips_the_others
         args_for("--gp_every", "0")
 
 
+def test_lazy_r1_penalties_weigh_k_times_on_the_penalised_steps_and_skip_the_others():
+    import copy
+
+    torch.manual_seed(5)
+    nets = gan.build_networks(torch.device("cpu"))
+    music, real = batch(seed=6)
+    values = {}
+    for every in (1, 4):
+        args = args_for("--lambda_r1", "0.5", "--lambda_r1_seq", "1000", "--lambda_gp", "0", "--d_logits",
+                        "--gp_every", str(every))  # the sequence R1 is small: a large weight shows it
+        copied = copy.deepcopy(nets)
+        torch.manual_seed(8)
+        values[every] = gan.training_step(copied, gan.build_optimizers(copied, args), frozen_gcn(), music, real,
+                                          args, enabled_speedups(args), update_generator=False)
+    r1, seq_r1 = values[1]["local_r1"], values[1]["sequence_r1"]
+    assert r1 > 0 and seq_r1 > 0
+    assert (values[4]["local_r1"], values[4]["sequence_r1"]) == pytest.approx((r1, seq_r1), rel=1e-5)
+    assert values[4]["d_local"] - values[1]["d_local"] == pytest.approx(0.5 * 0.5 * 3 * r1, rel=1e-3)
+    assert values[4]["d_seq"] - values[1]["d_seq"] == pytest.approx(0.5 * 1000 * 3 * seq_r1, rel=1e-3)
+    skipped = gan.training_step(nets, gan.build_optimizers(nets, args), frozen_gcn(), music, real, args,
+                                enabled_speedups(args), update_generator=False, penalise=False)
+    assert skipped.keys().isdisjoint({"local_r1", "sequence_r1", "gradient_penalty"})
+
+
 def test_resuming_keeps_this_runs_adam_kernel(tmp_path):
     """A checkpoint from a fused-Adam run resumes into --no-optimize with the plain kernel (and
     back): the kernel is this run's choice, the state the checkpoint's."""
