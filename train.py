@@ -170,7 +170,7 @@ def train(argv=None):
         spread = dancers_spread(train_set.pose_windows(), train_set.genre_labels(), train_set.video_labels())
         if not spread > 0:
             raise DanceSynthError("%s: --lambda_modes needs two training videos of one genre to "
-                                  "measure how far apart dancers are; no genre has two" % args.data)
+                                  "measure how differently dancers move; no genre has two" % args.data)
         log.info("mode seeking: two dancers of a genre move %.4f apart (normalised, from the neck, "
                  "less the clip's mean pose)", spread)
     optimizers = build_optimizers(nets, args, speedups)

@@ -42,10 +42,9 @@ from .st_gcn import GraphConv
 
 LOSS_TERMS = ("g_total", "g_local_adv", "g_seq_adv", "feature_matching", "l1", "perceptual",
               "d_local", "d_seq", "gradient_penalty")  # plus "motion" with --lambda_motion,
-# "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage, "modes" with --lambda_modes,
-# "local_r1" with --lambda_r1,
-# "sequence_r1" with --lambda_r1_seq
-# (with --gp_every K > 1, "gradient_penalty" only on the steps that compute it)
+# "bone" with --lambda_bone, "move" with --lambda_move, "stage" with --lambda_stage,
+# "modes" with --lambda_modes, "local_r1" with --lambda_r1, "sequence_r1" with --lambda_r1_seq
+# (with --gp_every K > 1, "gradient_penalty" and the R1 terms only on the steps that compute them)
 PHASES = ("generate", "local_d", "sequence_d", "generator")  # the parts of one iteration
 NETWORKS = ("generator", "local_discriminator", "sequence_discriminator")
 
@@ -343,6 +342,7 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
             fake, recon, differ = G(music, **heard).float(), None, None
 
     # lazy regularisation (--gp_every K): the penalties only every K-th step, weighted K times
+    lambda_gp = args.lambda_gp * args.gp_every if penalise else None
     lambda_r1, lambda_r1_seq = ((args.lambda_r1 * args.gp_every, args.lambda_r1_seq * args.gp_every)
                                 if penalise else (0.0, 0.0))
     with phase("local_d"):
@@ -353,7 +353,6 @@ def training_step(nets, optimizers, st_gcn, music, real, args, speedups=frozense
         d_local.backward()
         optimizers["local_discriminator"].step()
 
-    lambda_gp = args.lambda_gp * args.gp_every if penalise else None
     with phase("sequence_d"):
         with cast():
             # real, fake (and the penalties' interpolates and real copy)
