@@ -68,7 +68,7 @@ RECIPES = {
     # latent danced worse from its prior; docs/experiments.md section 30); the generator kept is
     # the one that falls short of the issue's held-out goals the least on the validation videos;
     # the adversarial terms from logits (section 30's sequence discriminator saturated in float32
-    # and never learned again); at most 110 minutes of training. The bone-length term holds every
+    # and never learned again); at most 100 minutes of training. The bone-length term holds every
     # choice's skeleton to the dancer's build and the speed-profile term its speed (sections 34,
     # 36). Each frame is decoded from its clip's mean music code and a genre one-hot, the rhythm
     # features saying when to move (sections 37, 38: no slide to a corner on songs with breaks,
@@ -76,14 +76,17 @@ RECIPES = {
     # dance where it stands, relative to the neck (sections 39-41); R1 on both discriminators
     # keeps either from winning outright early (a seed's skeleton collapsed), and the move-size
     # term holds every choice's swings to the dancer's, how far and how fast (sections 42, 43);
-    # the stage term keeps every dance's neck in the box the dancers' necks keep to (section 44)
+    # the stage term keeps every dance's neck in the box the dancers' necks keep to (section 44);
+    # the decoder draws bone directions, so a limb keeps its length (section 45), and the
+    # mode-seeking term keeps the choices' moves as far apart as two dancers' (section 46)
     "repertoire": {"edge_pad": 6, "amp": "auto", "ema": 0.999, "alpha": 50.0, "eval_every": 100,
                    "val_videos": 4, "rhythm": "librosa", "fill_missing": True, "decoder_dropout": 0.0,
                    "lambda_motion": 100.0, "motion_smooth": 1.0, "latent": 8, "select": "goals",
-                   "d_logits": True, "max_minutes": 110.0, "lambda_bone": 10.0, "motion_prior": True,
+                   "d_logits": True, "max_minutes": 100.0, "lambda_bone": 10.0, "motion_prior": True,
                    "genre_input": True, "code_hold": True, "l1_relative": True,
                    "perceptual_in_place": True, "audio_gaps": 2, "lambda_move": 600.0,
-                   "lambda_r1": 0.02, "lambda_r1_seq": 0.02, "lambda_stage": 100.0},
+                   "lambda_r1": 0.02, "lambda_r1_seq": 0.02, "lambda_stage": 100.0,
+                   "pose_output": "bones", "lambda_modes": 10.0},
 }
 
 
