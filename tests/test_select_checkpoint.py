@@ -32,6 +32,15 @@ def genre_corpus(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def pairs_corpus(tmp_path_factory):
+    """An 8-video synthetic corpus (two videos per genre, 1 clip each): the repertoire recipe's
+    mode-seeking term measures how differently two training dancers of a genre move."""
+    path = tmp_path_factory.mktemp("pairs") / "synthetic.json"
+    write_corpus(path, *generate_corpus(videos=8, clips=1, seed=3))
+    return str(path)
+
+
 def write_classifier(path):
     """:func:`frozen_gcn` saved with the class names pretrain_gcn.py records."""
     checkpoint.save_st_gcn(str(path), frozen_gcn().state_dict(), 4, {"classes": CLASSES})
@@ -236,10 +245,10 @@ def test_select_checkpoint_skips_a_generator_whose_genre_head_has_heard_nothing(
     assert chosen["selected_from"] != "generator_fork.pth" and chosen["step"] == 1
 
 
-def test_the_repertoire_recipe_trains_a_latent_generator_and_keeps_it_by_the_goals(genre_corpus, tmp_path):
+def test_the_repertoire_recipe_trains_a_latent_generator_and_keeps_it_by_the_goals(pairs_corpus, tmp_path):
     gcn = write_classifier(tmp_path / "GCN.pth")
     run = tmp_path / "run"
-    assert train.main(["--data", genre_corpus, "--pretrain_GCN", gcn, "--out", str(run), "--batch_size", "2",
+    assert train.main(["--data", pairs_corpus, "--pretrain_GCN", gcn, "--out", str(run), "--batch_size", "2",
                        "--recipe", "repertoire", "--eval_every", "1", "--val_videos", "1",
                        "--max_steps", "2", "--amp", "fp32"]) == 0
     best = torch.load(run / "generator_best.pth", weights_only=True)

@@ -210,6 +210,8 @@ def test_recipe_sets_defaults_and_explicit_options_win():
     assert repertoire.lambda_bone == 10.0 and repertoire.motion_prior and repertoire.code_hold
     assert (repertoire.lambda_move, repertoire.lambda_r1, repertoire.lambda_r1_seq) == (600.0, 0.02, 0.02)
     assert repertoire.lambda_stage == 100.0 and paper.lambda_stage == 0.0
+    assert (repertoire.pose_output, repertoire.lambda_modes, repertoire.max_minutes) == ("bones", 10.0, 100.0)
+    assert (paper.pose_output, paper.lambda_modes) == ("joints", 0.0)
     assert (paper.lambda_move, paper.lambda_r1, paper.lambda_r1_seq, paper.genre_input) == (0.0, 0.0, 0.0, False)
     assert not parse_train_args(["--recipe", "repertoire", "--no-genre_input"]).genre_input
     with pytest.raises(SystemExit):
