@@ -34,10 +34,11 @@ def genre_corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pairs_corpus(tmp_path_factory):
-    """An 8-video synthetic corpus (two videos per genre, 1 clip each): the repertoire recipe's
-    mode-seeking term measures how differently two training dancers of a genre move."""
+    """An 8-video synthetic corpus (1 clip each) whose training split holds two videos of three
+    genres: the repertoire recipe's mode-seeking term measures how differently two training
+    dancers of a genre move."""
     path = tmp_path_factory.mktemp("pairs") / "synthetic.json"
-    write_corpus(path, *generate_corpus(videos=8, clips=1, seed=3))
+    write_corpus(path, *generate_corpus(videos=4, clips=1, seed=3, extra_videos=4))
     return str(path)
 
 
