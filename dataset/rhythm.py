@@ -29,6 +29,7 @@ import librosa
 import numpy as np
 
 from dataset.format import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from dataset.librosa_warm_up import warm_up
 
 FEATURES = ("onset", "beat_sin", "beat_cos", "pair_sin", "pair_cos", "bar_sin", "bar_cos", "beat_pulse")
 HOP = 160  # 10 ms at 16 kHz: ten onset values per pose frame
@@ -44,6 +45,7 @@ THREE_HALVES_SHARE = 0.7
 
 def _log_mel(samples, sr):
     """Log-mel power spectrogram of ``samples`` scaled to peak 1: ``(64, H)``, one column per hop."""
+    warm_up()
     audio = np.asarray(samples, dtype=np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     audio = audio / peak if peak > 0 else audio
@@ -63,6 +65,7 @@ def onset_envelope(samples, sr=SAMPLE_RATE):
 
     Shape: ``(N,)`` any scale -> ``(ceil(N / HOP) + 1,)`` float64 in [0, 1] (zeros for silence).
     """
+    warm_up()
     audio = np.asarray(samples, dtype=np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     envelope = librosa.onset.onset_strength(y=audio / peak if peak > 0 else audio, sr=sr, hop_length=HOP)
@@ -111,6 +114,7 @@ def song_beats(envelope, sr=SAMPLE_RATE, max_bpm=None):
 
     Shape: ``envelope`` ``(H,)`` at :data:`HOP` -> ``(B,)`` ascending.
     """
+    warm_up()
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=HOP, units="time")
     beats = np.asarray(beats, dtype=np.float64)
     if max_bpm is None or len(beats) < 2:

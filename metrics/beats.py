@@ -26,6 +26,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
 from dataset.format import FPS, SAMPLE_RATE
+from dataset.librosa_warm_up import warm_up
 from dataset.skeleton import missing_mask
 from metrics.inputs import as_array, as_pixel_poses
 
@@ -38,6 +39,7 @@ MIN_TEMPO_BEATS = 3  # two beats fit every tempo that divides their gap
 
 def _onset_envelope(audio, sr, hop_length):
     """librosa onset strength of ``audio`` scaled to peak 1 (the int16 range is only a scale)."""
+    warm_up()
     audio = as_array(audio)
     if audio.ndim != 1:
         raise ValueError(f"audio: expected a mono signal of shape (N,), got {audio.shape}")
