@@ -34,7 +34,7 @@ def genre_corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pairs_corpus(tmp_path_factory):
-    """An 8-video synthetic corpus (1 clip each) whose training split holds two videos of three
+    """An 8-video synthetic corpus (1 clip each) whose training split holds two videos each of three
     genres: the repertoire recipe's mode-seeking term measures how differently two training
     dancers of a genre move."""
     path = tmp_path_factory.mktemp("pairs") / "synthetic.json"
