@@ -10,7 +10,8 @@ folder) are deleted.
 :func:`warm_up` runs once per process, before its first call into librosa's compiled code: it
 holds an exclusive lock on a file in the temporary folder while it tracks the beats of a short
 click track, so that the first process compiles and writes the cache while the others wait,
-and then read it. Without ``fcntl`` (Windows) it runs without the lock.
+and then read it. Without ``fcntl`` (Windows), or where that file cannot be written, it runs
+without the lock.
 """
 
 import os
@@ -36,15 +37,24 @@ def warm_up():
     if _done:
         return
     _done = True
-    with open(LOCK_PATH, "a") as lock:
-        if fcntl is not None:
+    try:
+        lock = open(LOCK_PATH, "a")
+    except OSError:  # a temporary folder that cannot be written: compile without the lock
+        lock = None
+    try:
+        if lock is not None and fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            clicks = librosa.clicks(times=np.arange(0.25, 4.0, 0.5), sr=_SR, length=4 * _SR)
-            envelope = librosa.onset.onset_strength(y=clicks, sr=_SR, hop_length=160)
-            librosa.beat.beat_track(onset_envelope=envelope, sr=_SR, hop_length=160)
-            librosa.feature.tempo(onset_envelope=envelope, sr=_SR, hop_length=160)
-            librosa.feature.chroma_stft(y=clicks, sr=_SR, hop_length=160, tuning=0.0)
-        finally:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        _call_compiled_code()
+    finally:
+        if lock is not None:
+            lock.close()  # closing the file releases the lock
+
+
+def _call_compiled_code():
+    """Track the beats, tempo and chroma of a 4 s click track: every compiled librosa function
+    that dataset/rhythm.py and metrics/beats.py reach."""
+    clicks = librosa.clicks(times=np.arange(0.25, 4.0, 0.5), sr=_SR, length=4 * _SR)
+    envelope = librosa.onset.onset_strength(y=clicks, sr=_SR, hop_length=160)
+    librosa.beat.beat_track(onset_envelope=envelope, sr=_SR, hop_length=160)
+    librosa.feature.tempo(onset_envelope=envelope, sr=_SR, hop_length=160)
+    librosa.feature.chroma_stft(y=clicks, sr=_SR, hop_length=160, tuning=0.0)

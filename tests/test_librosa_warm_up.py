@@ -42,3 +42,12 @@ def test_a_second_process_waits_while_another_holds_the_lock():
             fcntl.flock(lock, fcntl.LOCK_UN)
         out, _ = child.communicate(timeout=120)
     assert child.returncode == 0 and out.strip() == "warm"
+
+
+def test_warm_up_runs_without_the_lock_where_the_lock_file_cannot_be_written(monkeypatch, tmp_path):
+    monkeypatch.setattr(librosa_warm_up, "LOCK_PATH", str(tmp_path / "no such folder" / "x.lock"))
+    monkeypatch.setattr(librosa_warm_up, "_done", False)
+    calls = []
+    monkeypatch.setattr(librosa_warm_up, "_call_compiled_code", lambda: calls.append(1))
+    librosa_warm_up.warm_up()
+    assert calls == [1]
