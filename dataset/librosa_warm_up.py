@@ -1,17 +1,18 @@
 """librosa's compiled functions, made by one process at a time.
 
-librosa compiles its numba functions (the beat tracker, the STFT's magnitude) on their first
-call and caches the machine code beside its sources. Two processes that compile them at the
-same moment, as two trainings started together do, can leave a cache whose parts disagree
-(numba issue #10128): every later start then dies with a segmentation fault inside
-``librosa.beat.beat_track``, until the cache files (``*.nbi``, ``*.nbc`` under librosa's
-folder) are deleted.
+librosa's numba functions (the beat tracker, local maxima, the STFT's magnitude) are compiled
+when the submodule that holds them is imported, which librosa's lazy loader puts off until
+the first use of ``librosa.util``, ``librosa.beat`` and the like; the machine code is cached
+beside librosa's sources. Two processes that compile them at the same moment, as two
+trainings started together do, can leave a cache whose parts disagree (numba issue #10128):
+every later start then dies with a segmentation fault inside ``librosa.beat.beat_track``,
+until the cache files (``*.nbi``, ``*.nbc`` under librosa's folder) are deleted.
 
-:func:`warm_up` runs once per process, before its first call into librosa's compiled code: it
-holds an exclusive lock on a file in the temporary folder while it tracks the beats of a short
-click track, so that the first process compiles and writes the cache while the others wait,
-and then read it. Without ``fcntl`` (Windows), or where that file cannot be written, it runs
-without the lock.
+:func:`warm_up` runs once per process, before its first use of librosa (every function of the
+project that calls librosa calls it first): it holds an exclusive lock on a file in the
+temporary folder while it tracks the beats of a short click track, so that the first process
+compiles and writes the cache while the others wait, and then read it. Without ``fcntl``
+(Windows), or where that file cannot be written, it runs without the lock.
 """
 
 import os
@@ -31,8 +32,9 @@ _done = False
 
 
 def warm_up():
-    """Compile (or load from librosa's cache) the numba code that the project calls, under the
-    lock of :data:`LOCK_PATH`; later calls in the same process return at once."""
+    """Import librosa's compiled submodules and run their code once (compiling it, or loading it
+    from librosa's cache) under the lock of :data:`LOCK_PATH`; later calls in the same process
+    return at once."""
     global _done
     if _done:
         return

@@ -33,6 +33,7 @@ from torch import nn
 
 from dataset.dance_dataset import DanceDataset
 from dataset.format import SAMPLE_RATE, SAMPLES_PER_FRAME
+from dataset.librosa_warm_up import warm_up
 from dataset.skeleton import NUM_JOINTS
 
 from . import checkpoint
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 @functools.lru_cache(maxsize=None)
 def _mel_basis():
     """Mel filterbank ``(N_MELS, N_FFT // 2 + 1)`` as a CPU float32 tensor."""
+    warm_up()  # librosa.filters imports librosa.util, whose numba code compiles on import
     return torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)).float()
 
 

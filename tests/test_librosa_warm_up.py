@@ -28,7 +28,7 @@ def test_warm_up_tracks_beats_once_per_process_and_releases_the_lock(monkeypatch
 
 def test_a_second_process_waits_while_another_holds_the_lock():
     librosa_warm_up.warm_up()  # compiled and cached: unlocked, the child's warm-up takes well under 1 s
-    # the imports first (numba's take seconds), then the warm-up alone, which a cached compile makes quick
+    # the imports first (numba's take seconds; they only load the cache written above), then the warm-up alone
     script = ("import librosa.beat, librosa.feature, librosa.onset; from dataset.librosa_warm_up import warm_up; "
               "print('ready', flush=True); warm_up(); print('warm', flush=True)")
     with open(librosa_warm_up.LOCK_PATH, "a") as lock:
@@ -51,3 +51,21 @@ def test_warm_up_runs_without_the_lock_where_the_lock_file_cannot_be_written(mon
     monkeypatch.setattr(librosa_warm_up, "_call_compiled_code", lambda: calls.append(1))
     librosa_warm_up.warm_up()
     assert calls == [1]
+
+
+def test_every_project_function_that_calls_librosa_warms_it_up_first(monkeypatch):
+    from dataset import rhythm
+    from metrics import beats
+    from model import music_dance_embedding
+
+    calls = []
+    for module in (rhythm, beats, music_dance_embedding):
+        monkeypatch.setattr(module, "warm_up", lambda: calls.append(1))
+    music_dance_embedding._mel_basis.cache_clear()
+    clicks = librosa.clicks(times=[0.5, 1.0, 1.5], sr=16000, length=32000)
+    music_dance_embedding._mel_basis()
+    rhythm.song_beats(rhythm.onset_envelope(clicks))
+    rhythm.bar_offset(clicks, [0.5, 1.0, 1.5, 1.9])
+    beats.music_beats(clicks)
+    assert len(calls) == 5  # the filterbank, the envelope, the beats, the log-mel, the metrics' envelope
+    music_dance_embedding._mel_basis.cache_clear()
